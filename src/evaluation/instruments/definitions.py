@@ -38,9 +38,17 @@ from evaluation.instruments.model import (
     Question,
     SpecialCode,
     Text,
+    language_code,
 )
 
-__all__ = ["Document", "SurveyDefinitions", "build_instrument", "parse_type"]
+__all__ = [
+    "Document",
+    "SurveyDefinitions",
+    "build_instrument",
+    "instrument_rounds",
+    "parse_type",
+    "to_definitions",
+]
 
 LINE = "__line__"
 
@@ -77,7 +85,9 @@ _QUESTION_KEYS = frozenset(
         LINE,
     }
 )
-_MODULE_KEYS = frozenset({"module", "label", "source", "rounds", "relevant", "questions", LINE})
+_MODULE_KEYS = frozenset(
+    {"module", "label", "source", "rounds", "relevant", "questions", "group", LINE}
+)
 _INSTRUMENT_KEYS = frozenset(
     {
         "instrument",
@@ -87,6 +97,8 @@ _INSTRUMENT_KEYS = frozenset(
         "rounds",
         "modules",
         "settings",
+        "pretest",
+        "extra_sheets",
         LINE,
     }
 )
@@ -171,6 +183,11 @@ def parse_type(value: str) -> tuple[str, str | None, bool]:
             msg = f"unexpected words after the list name in type {value!r}"
             raise ValueError(msg)
         return base, words[1], or_other
+    if base == "loop":
+        if len(words) != 2:
+            msg = "a loop needs the list it loops over, e.g. 'loop toilet_type'"
+            raise ValueError(msg)
+        return base, words[1], False
     if len(words) > 1:
         msg = f"type {value!r} takes no list name"
         raise ValueError(msg)
@@ -454,9 +471,12 @@ def build_instrument(
         )
     languages: dict[str, str] = {}
     for lang in spec.get("languages") or ():
-        if not isinstance(lang, Mapping) or not {"code", "name"} <= set(lang):
+        if not isinstance(lang, Mapping) or "code" not in lang or not {"name", "tag"} & set(lang):
             raise _fail(path, lang, family, f"a language is {{code: en, name: English}}: {lang!r}")
-        languages[str(lang["code"])] = f"{lang['name']} ({lang['code']})"
+        tag = lang.get("tag")
+        languages[str(lang["code"])] = (
+            str(tag) if tag is not None else f"{lang['name']} ({lang['code']})"
+        )
     if not languages:
         raise _fail(path, spec, family, "declare at least one language")
     all_rounds = tuple(r for r in rounds_spec if r != LINE)
@@ -498,6 +518,19 @@ def build_instrument(
             if "rounds" in module
             else all_rounds
         )
+        if module.get("group") is False:
+            if module.get("label") or module.get("relevant"):
+                raise _fail(
+                    module_doc.path,
+                    module,
+                    module_name,
+                    "a module with group: false has no label or relevant",
+                )
+            for node in module.get("questions") or ():
+                question = _in_round(_question(ctx, node, rounds), round_name)
+                if question is not None:
+                    questions.append(question)
+            continue
         group = _question(
             ctx,
             {
@@ -529,7 +562,15 @@ def build_instrument(
             )
         list_path, list_spec = available[list_name]
         choice_lists.append(_choice_list(ctx, list_path, list_name, list_spec, codes))
-    settings = spec.get("settings") or {}
+    settings = dict(spec.get("settings") or {})
+    if spec.get("pretest"):
+        settings["pretest"] = spec["pretest"]
+    extra_sheets = []
+    for sheet in spec.get("extra_sheets") or ():
+        if not isinstance(sheet, Mapping) or not {"name", "rows"} <= set(sheet):
+            raise _fail(path, sheet, family, "an extra sheet is {name: ..., rows: [[...], ...]}")
+        rows = tuple(tuple("" if v is None else str(v) for v in row) for row in sheet["rows"])
+        extra_sheets.append((str(sheet["name"]), rows))
     default = spec.get("default_language")
     if default is not None and default not in languages:
         raise _fail(path, spec, family, f"default_language {default!r} is not a declared language")
@@ -545,6 +586,7 @@ def build_instrument(
         instrument=family,
         round=round_name,
         settings=tuple((str(k), str(v)) for k, v in settings.items() if k != LINE),
+        extra_sheets=tuple(extra_sheets),
         origin=ctx.origin,
     )
 
@@ -572,3 +614,157 @@ def instrument_rounds(instrument_doc: Document) -> tuple[str, ...]:
     if not isinstance(rounds, Mapping) or not [r for r in rounds if r != LINE]:
         raise _fail(instrument_doc.path, spec, "instrument", "declare its rounds under 'rounds:'")
     return tuple(r for r in rounds if r != LINE)
+
+
+def _slug(text: str) -> str:
+    slug = "".join(ch if ch.isalnum() else "_" for ch in text.lower()).strip("_")
+    return slug or "default"
+
+
+def _text_out(text: Text, codes: Mapping[str, str]) -> dict[str, str] | None:
+    return {codes[tag]: value for tag, value in text.items} or None
+
+
+def _question_out(q: Question, codes: Mapping[str, str]) -> dict[str, Any]:
+    if q.is_container:
+        kind = f"loop {q.list_name}" if q.type == "loop" else q.type
+    else:
+        kind = q.xlsform_type
+    out: dict[str, Any] = {"name": q.name, "type": kind}
+    for field in _TEXT_FIELDS:
+        value = _text_out(getattr(q, field), codes)
+        if value:
+            out[field] = value
+    if q.required is not None:
+        out["required"] = True if q.required == "yes" else q.required
+    for field in _STRING_FIELDS:
+        value = getattr(q, field)
+        if value is not None:
+            out[field] = value
+    if q.value_range is not None:
+        out["range"] = list(q.value_range)
+    if q.soft_range is not None:
+        out["soft_range"] = list(q.soft_range)
+    if q.special:
+        out["special"] = list(q.special)
+    for field in ("pii", "backcheck"):
+        if getattr(q, field) is not None:
+            out[field] = getattr(q, field)
+    if q.extra:
+        out["extra"] = dict(q.extra)
+    if q.children:
+        out["questions"] = [_question_out(child, codes) for child in q.children]
+    return out
+
+
+def to_definitions(form: Instrument) -> dict[str, Any]:
+    """Write an instrument (for example an imported XLSForm) as YAML definition documents.
+
+    Parameters
+    ----------
+    form : Instrument
+        The form.
+
+    Returns
+    -------
+    dict
+        Relative path under a ``surveys/`` folder to the document to write as YAML:
+        ``instruments/<id>.yaml``, one ``modules/<group>.yaml`` per top-level group (top-level
+        questions outside groups go, in order, into modules with ``group: false``) and
+        ``lists/<id>.yaml``.
+
+    Notes
+    -----
+    Building the written definitions gives back the same form except that its questions carry
+    the round they were imported as (``rounds``), which an XLSForm does not record.
+    """
+    family = form.instrument or form.form_id
+    round_name = form.round or "main"
+    codes: dict[str, str] = {}
+    languages = []
+    for tag in form.languages:
+        code = language_code(tag) or _slug(tag)
+        while code in codes.values():
+            code += "_"
+        codes[tag] = code
+        if tag == f"{tag.rsplit('(', 1)[0].strip()} ({code})":
+            languages.append({"code": code, "name": tag.rsplit("(", 1)[0].strip()})
+        else:
+            languages.append({"code": code, "tag": tag})
+    documents: dict[str, Any] = {}
+    modules: list[str] = []
+    loose: list[Question] = []
+
+    def _flush() -> None:
+        if loose:
+            name = f"{family}_part{len(modules) + 1}"
+            documents[f"modules/{name}.yaml"] = {
+                "module": name,
+                "group": False,
+                "questions": [_question_out(q, codes) for q in loose],
+            }
+            modules.append(name)
+            loose.clear()
+
+    for top in form.questions:
+        if top.type == "group":
+            _flush()
+            module: dict[str, Any] = {"module": top.name}
+            group = _question_out(top, codes)
+            for key in ("label", "source", "relevant"):
+                if key in group:
+                    module[key] = group.pop(key)
+            unsupported = sorted(set(group) - {"name", "type", "questions"})
+            if unsupported:
+                # A group with other attributes (appearance, extra columns) stays a question.
+                loose.append(top)
+                continue
+            module["questions"] = group.get("questions", [])
+            documents[f"modules/{top.name}.yaml"] = module
+            modules.append(top.name)
+        else:
+            loose.append(top)
+    _flush()
+    lists: dict[str, Any] = {}
+    for cl in form.choice_lists:
+        choices = []
+        for choice in cl.choices:
+            if choice.special:
+                continue
+            item: dict[str, Any] = {"name": choice.name}
+            label = _text_out(choice.label, codes)
+            if label:
+                item["label"] = label
+            if choice.exclusive:
+                item["exclusive"] = True
+            item.update(dict(choice.extra))
+            choices.append(item)
+        entry: dict[str, Any] = {"choices": choices}
+        if cl.special:
+            entry["special"] = list(cl.special)
+        lists[cl.name] = entry
+    if lists:
+        documents[f"lists/{family}.yaml"] = {"lists": lists}
+    settings = dict(form.settings)
+    instrument: dict[str, Any] = {"instrument": family, "languages": languages}
+    if form.default_language is not None:
+        instrument["default_language"] = codes[form.default_language]
+    if form.special_codes:
+        instrument["special_codes"] = [
+            {"key": c.key, "value": c.value, "label": _text_out(c.label, codes)}
+            for c in form.special_codes
+        ]
+    instrument["rounds"] = {
+        round_name: {"form_id": form.form_id, "title": form.title, "version": form.version}
+    }
+    if "pretest" in settings:
+        instrument["pretest"] = settings.pop("pretest")
+    if settings:
+        instrument["settings"] = settings
+    if form.extra_sheets:
+        instrument["extra_sheets"] = [
+            {"name": name, "rows": [list(row) for row in rows]} for name, rows in form.extra_sheets
+        ]
+    instrument["modules"] = modules
+    documents[f"instruments/{family}.yaml"] = instrument
+    return documents

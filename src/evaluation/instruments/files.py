@@ -20,9 +20,17 @@ from evaluation.instruments.definitions import (
     instrument_rounds,
 )
 from evaluation.instruments.errors import InstrumentError
+from evaluation.instruments.lint import check_instruments
 from evaluation.instruments.model import Instrument
 
-__all__ = ["parse_yaml", "read_definitions", "read_instruments", "write_outputs"]
+__all__ = [
+    "dump_yaml",
+    "parse_yaml",
+    "read_definitions",
+    "read_instruments",
+    "write_definitions",
+    "write_outputs",
+]
 
 
 class _LineLoader(yaml.SafeLoader):
@@ -110,13 +118,18 @@ def read_definitions(surveys: str | os.PathLike[str]) -> SurveyDefinitions:
     return SurveyDefinitions(instruments=instruments, modules=modules, lists=lists)
 
 
-def read_instruments(surveys: str | os.PathLike[str]) -> dict[tuple[str, str], Instrument]:
+def read_instruments(
+    surveys: str | os.PathLike[str], *, check: bool = True
+) -> dict[tuple[str, str], Instrument]:
     """Build every instrument and round defined in a ``surveys/`` folder.
 
     Parameters
     ----------
     surveys : path-like
         The folder holding ``instruments/``, ``modules/`` and ``lists/``.
+    check : bool, optional
+        Run the instrument lint and raise on any error-level finding (default). Switch off only
+        to inspect a broken definition.
 
     Returns
     -------
@@ -127,7 +140,8 @@ def read_instruments(surveys: str | os.PathLike[str]) -> dict[tuple[str, str], I
     ------
     InstrumentError
         For any definition that cannot be built (see
-        :func:`evaluation.instruments.definitions.build_instrument`).
+        :func:`evaluation.instruments.definitions.build_instrument`) or, with ``check``, that
+        breaks a lint rule (see :func:`evaluation.instruments.lint.check_instruments`).
     """
     definitions = read_definitions(surveys)
     built: dict[tuple[str, str], Instrument] = {}
@@ -135,6 +149,8 @@ def read_instruments(surveys: str | os.PathLike[str]) -> dict[tuple[str, str], I
         for round_name in instrument_rounds(doc):
             form = build_instrument(definitions, doc, round_name)
             built[(form.instrument or doc.path, round_name)] = form
+    if check:
+        check_instruments(built)
     return built
 
 
@@ -161,3 +177,40 @@ def write_outputs(files: Mapping[str, bytes], out: str | os.PathLike[str]) -> li
         target.write_bytes(files[name])
         written.append(target)
     return written
+
+
+def dump_yaml(document: Any) -> str:
+    """Serialise a definition document as readable YAML (Chinese kept as characters).
+
+    Parameters
+    ----------
+    document : Any
+        Plain mappings, lists and scalars.
+
+    Returns
+    -------
+    str
+        The YAML text.
+    """
+    return yaml.safe_dump(document, allow_unicode=True, sort_keys=False, width=100)
+
+
+def write_definitions(
+    documents: Mapping[str, Any], out: str | os.PathLike[str]
+) -> list[pathlib.Path]:
+    """Write definition documents as a ``surveys/``-style folder.
+
+    Parameters
+    ----------
+    documents : Mapping
+        Relative path to document, as from
+        :func:`evaluation.instruments.definitions.to_definitions`.
+    out : path-like
+        The folder to create or fill.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written.
+    """
+    return write_outputs({k: dump_yaml(v).encode("utf-8") for k, v in documents.items()}, out)

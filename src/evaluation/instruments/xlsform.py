@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import openpyxl
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
+from python_calamine import CalamineWorkbook
 
 from evaluation._xlsx import reproducible_zip
 from evaluation.instruments.errors import InstrumentError
@@ -134,8 +135,16 @@ class ImportResult:
 # --------------------------------------------------------------------------------------- export
 
 
+def _column_languages(languages: Sequence[str]) -> list[str]:
+    # pyxform reads an untranslated column ("label") correctly only before its translations.
+    return sorted(languages, key=lambda tag: tag != "")
+
+
 def _texts(field: str, text: Text, languages: Sequence[str]) -> dict[str, str]:
-    return {f"{field}::{tag}" if tag else field: text.get(tag) or "" for tag in languages}
+    return {
+        f"{field}::{tag}" if tag else field: text.get(tag) or ""
+        for tag in _column_languages(languages)
+    }
 
 
 def _pair(value: tuple[float, float] | None) -> str:
@@ -198,7 +207,9 @@ def _survey_preferred(languages: Sequence[str]) -> list[str]:
     preferred = []
     for column in _SURVEY_COLUMNS:
         if column in _TRANSLATABLE_SURVEY:
-            preferred.extend(f"{column}::{t}" if t else column for t in languages)
+            preferred.extend(
+                f"{column}::{t}" if t else column for t in _column_languages(languages)
+            )
         else:
             preferred.append(column)
     return preferred + list(_MODEL_COLUMNS)
@@ -230,7 +241,7 @@ def xlsform_tables(form: Instrument) -> dict[str, tuple[list[str], list[list[str
             row["special"] = c.special or ""
             row["exclusive"] = "yes" if c.exclusive and not c.special else ""
             choices.append(row)
-    label_columns = [f"label::{t}" if t else "label" for t in form.languages]
+    label_columns = [f"label::{t}" if t else "label" for t in _column_languages(form.languages)]
     choice_header = _ordered_columns(choices, ["list_name", "name", *label_columns])
     choice_header = [
         "list_name",
@@ -255,7 +266,11 @@ def xlsform_tables(form: Instrument) -> dict[str, tuple[list[str], list[list[str
     if form.special_codes:
         header = ["key", "value", *label_columns]
         rows = [
-            [code.key, str(code.value), *[code.label.get(t) or "" for t in form.languages]]
+            [
+                code.key,
+                str(code.value),
+                *[code.label.get(t) or "" for t in _column_languages(form.languages)],
+            ]
             for code in form.special_codes
         ]
         tables["special_codes"] = (header, rows)
@@ -350,11 +365,11 @@ def _normalise_header(raw: object, notes: list[str], sheet: str) -> str:
     return f"{base}::{language.strip()}" if sep and language else base
 
 
-def _sheet_rows(sheet: object, notes: list[str]) -> tuple[list[str], list[dict[str, str]]]:
-    values = list(sheet.iter_rows(values_only=True))  # type: ignore[attr-defined]
+def _sheet_rows(
+    values: Sequence[tuple[object, ...]], title: str, notes: list[str]
+) -> tuple[list[str], list[dict[str, str]]]:
     if not values:
         return [], []
-    title = sheet.title.strip().lower()  # type: ignore[attr-defined]
     header = [_normalise_header(h, notes, title) if h is not None else "" for h in values[0]]
     rows = []
     for number, raw in enumerate(values[1:], start=2):
@@ -565,7 +580,8 @@ def read_xlsform(source: str | os.PathLike[str] | bytes) -> ImportResult:
     Notes
     -----
     Sheet and column names are matched case-insensitively and pyxform's header aliases are
-    accepted. Formula cells are read through their cached values. Columns the model has no field
+    accepted. The workbook is read with python-calamine; formula cells through their cached
+    values. Columns the model has no field
     for are kept verbatim on their question or choice (``extra``), and sheets other than
     ``survey``, ``choices``, ``settings`` and ``special_codes`` verbatim on the instrument
     (``extra_sheets``); both are listed in ``notes``. Nothing is dropped.
@@ -574,32 +590,39 @@ def read_xlsform(source: str | os.PathLike[str] | bytes) -> ImportResult:
         path, data = "<workbook>", source
     else:
         path, data = str(source), pathlib.Path(source).read_bytes()
+    notes: list[str] = []
     try:
-        workbook = openpyxl.load_workbook(io.BytesIO(data), data_only=True, read_only=True)
+        workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
+        titles = {name.strip().lower(): name for name in workbook.sheet_names}
+        loaded = {
+            key: [
+                tuple(None if v == "" else v for v in row)
+                for row in workbook.get_sheet_by_name(name).to_python(skip_empty_area=False)
+            ]
+            for key, name in titles.items()
+        }
     except Exception as err:
         raise InstrumentError(f"{path}: not a readable .xlsx workbook ({err})") from None
-    notes: list[str] = []
-    sheets = {s.title.strip().lower(): s for s in workbook.worksheets}
     extra_sheets = []
-    for name, sheet in sheets.items():
+    for name, values in loaded.items():
         if name not in _CORE_SHEETS:
             rows = tuple(
                 tuple(_text_value(v) for v in row)
-                for row in sheet.iter_rows(values_only=True)
+                for row in values
                 if any(v is not None for v in row)
             )
-            extra_sheets.append((sheet.title, rows))
-            notes.append(f"sheet {sheet.title!r} kept verbatim, not interpreted")
-    if "survey" not in sheets:
-        raise InstrumentError(f"{path}: no 'survey' sheet (sheets: {list(sheets)})")
-    survey_header, survey_rows = _sheet_rows(sheets["survey"], notes)
-    choice_header, choice_rows = (
-        _sheet_rows(sheets["choices"], notes) if "choices" in sheets else ([], [])
-    )
-    _, settings_rows = _sheet_rows(sheets["settings"], notes) if "settings" in sheets else ([], [])
-    _, code_rows = (
-        _sheet_rows(sheets["special_codes"], notes) if "special_codes" in sheets else ([], [])
-    )
+            extra_sheets.append((titles[name], rows))
+            notes.append(f"sheet {titles[name]!r} kept verbatim, not interpreted")
+    if "survey" not in loaded:
+        raise InstrumentError(f"{path}: no 'survey' sheet (sheets: {list(titles.values())})")
+
+    def _table(name: str) -> tuple[list[str], list[dict[str, str]]]:
+        return _sheet_rows(loaded[name], name, notes) if name in loaded else ([], [])
+
+    survey_header, survey_rows = _table("survey")
+    choice_header, choice_rows = _table("choices")
+    _, settings_rows = _table("settings")
+    _, code_rows = _table("special_codes")
     languages = _languages([*survey_header, *choice_header])
     codes = tuple(
         SpecialCode(key=r["key"], value=int(r["value"]), label=_text_of(r, "label", languages))

@@ -1,0 +1,152 @@
+"""The ``evaluation`` command (also ``python -m evaluation``): a thin face over the stages.
+
+Exit status: 0 on success, 1 when the input has problems (lint errors, data that cannot be
+cleaned safely), 2 for a command-line usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import pathlib
+import sys
+from collections.abc import Sequence
+
+from evaluation import __version__
+
+__all__ = ["main"]
+
+
+def _instruments_build(args: argparse.Namespace) -> int:
+    from evaluation.instruments.build import build_outputs
+    from evaluation.instruments.files import read_instruments, write_outputs
+
+    forms = read_instruments(args.surveys)
+    written = write_outputs(build_outputs(forms), args.out)
+    print(f"Built {len(forms)} forms into {args.out} ({len(written)} files):")
+    for (family, round_name), form in forms.items():
+        print(f"  {family:<12} {round_name:<10} {form.form_id} (version {form.version})")
+    return 0
+
+
+def _print_findings(findings: Sequence[object]) -> tuple[int, int]:
+    errors = sum(1 for f in findings if getattr(f, "severity", "") == "error")
+    for finding in findings:
+        print(f"{getattr(finding, 'severity', 'error').upper():<8} {finding}")
+    return errors, len(findings) - errors
+
+
+def _instruments_lint(args: argparse.Namespace) -> int:
+    from evaluation.instruments.definitions import build_instrument, instrument_rounds
+    from evaluation.instruments.errors import InstrumentError
+    from evaluation.instruments.files import read_definitions
+    from evaluation.instruments.lint import Finding, lint_instrument, lint_rounds
+    from evaluation.instruments.xlsform import read_xlsform
+
+    path = pathlib.Path(args.path)
+    findings: list[Finding] = []
+    if path.suffix.lower() in {".xlsx", ".xlsm"}:
+        imported = read_xlsform(path)
+        for note in imported.notes:
+            print(f"NOTE     {note}")
+        findings.extend(lint_instrument(imported.instrument))
+        checked = 1
+    else:
+        definitions = read_definitions(path)
+        checked = 0
+        for doc in definitions.instruments:
+            rounds = []
+            for round_name in instrument_rounds(doc):
+                try:
+                    form = build_instrument(definitions, doc, round_name)
+                except InstrumentError as err:
+                    findings.append(
+                        Finding("definition", "error", doc.path, doc.path, "", str(err))
+                    )
+                    continue
+                rounds.append(form)
+                findings.extend(lint_instrument(form))
+                checked += 1
+            findings.extend(lint_rounds(rounds))
+    errors, warnings = _print_findings(findings)
+    print(f"Checked {checked} form(s): {errors} error(s), {warnings} warning(s).")
+    return 1 if errors else 0
+
+
+def _instruments_import(args: argparse.Namespace) -> int:
+    from evaluation.instruments.definitions import to_definitions
+    from evaluation.instruments.files import write_definitions
+    from evaluation.instruments.lint import lint_instrument
+    from evaluation.instruments.xlsform import read_xlsform
+
+    imported = read_xlsform(args.form)
+    written = write_definitions(to_definitions(imported.instrument), args.out)
+    print(f"Imported {args.form} into {args.out} ({len(written)} files).")
+    for note in imported.notes:
+        print(f"NOTE     {note}")
+    errors, warnings = _print_findings(lint_instrument(imported.instrument))
+    print(f"Lint of the imported form: {errors} error(s), {warnings} warning(s).")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the command-line parser.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        The parser of ``evaluation`` and its subcommands.
+    """
+    parser = argparse.ArgumentParser(
+        prog="evaluation",
+        description="Survey instruments, cleaning, indicators and impact estimation for the ILO "
+        "Quality Apprenticeship and Lifelong Learning in China (Phase 2) evaluation.",
+    )
+    parser.add_argument("--version", action="version", version=f"evaluation {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    instruments = commands.add_parser(
+        "instruments", help="build, lint and import survey instruments"
+    )
+    actions = instruments.add_subparsers(dest="action", required=True, metavar="ACTION")
+    build = actions.add_parser(
+        "build",
+        help="compile every instrument and round into XLSForms, codebooks and printable forms",
+    )
+    build.add_argument("--surveys", default="surveys", help="definitions folder (default: surveys)")
+    build.add_argument("--out", required=True, help="output folder, created when missing")
+    build.set_defaults(handler=_instruments_build)
+    lint = actions.add_parser(
+        "lint", help="check instrument definitions or an XLSForm; exit 1 on errors"
+    )
+    lint.add_argument(
+        "path", nargs="?", default="surveys", help="a surveys/ folder or an .xlsx XLSForm"
+    )
+    lint.set_defaults(handler=_instruments_lint)
+    imp = actions.add_parser("import", help="import an XLSForm into YAML definitions")
+    imp.add_argument("form", help="the XLSForm (.xlsx)")
+    imp.add_argument("--out", required=True, help="folder for the definitions (surveys-style)")
+    imp.set_defaults(handler=_instruments_import)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        Arguments without the program name; ``sys.argv[1:]`` when omitted.
+
+    Returns
+    -------
+    int
+        The exit status.
+    """
+    from evaluation.instruments.errors import InstrumentError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except InstrumentError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
