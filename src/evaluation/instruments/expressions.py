@@ -1,13 +1,13 @@
-"""ODK XPath expressions of XLSForms: parse, evaluate (row or whole frame), describe in words.
+r"""ODK XPath expressions of XLSForms: parse, evaluate (row or whole frame), describe in words.
 
 One implementation serves the instrument lint (syntax, references, cycles), the simulated
 respondents, data cleaning and the high-frequency checks (skip logic and constraints over
 thousands of rows) and the codebook (expressions rendered in English and Chinese). The grammar
 is the XPath 1.0 subset that XLSForms use, parsed by a LALR parser (:mod:`lark`).
 
-Language
---------
-``${name}`` references; ``.`` (the current answer, in constraints); ``..`` only as
+Notes
+-----
+**Language.** ``${name}`` references; ``.`` (the current answer, in constraints); ``..`` only as
 ``position(..)``; paths such as ``/data/group/q`` (or a bare ``q``, as in choice filters) are
 parsed as paths, listed in :attr:`Expression.paths` and evaluated by looking up their **last
 step** (``q``) in the row. Numbers (``1``, ``2.5``, ``.5``), strings in single or double quotes
@@ -20,8 +20,9 @@ rejects ``floor``, ``ceiling``, ``substring``, ``current`` and ``last``, so they
 too. ``area``, ``enclosed-area``, ``distance``, ``randomize``, ``pulldata`` and ``version`` parse
 but cannot be evaluated (they need geo data, external files or the form itself).
 
-Values (JavaRosa ``XPathFuncExpr``, ``XPathEqExpr``, ``XPathCmpExpr``, ``XPathArithExpr``)
----------------------------------------------------------------------------------------------
+**Values**, as JavaRosa's ``XPathFuncExpr``, ``XPathEqExpr``, ``XPathCmpExpr`` and
+``XPathArithExpr`` define them:
+
 - A value is a string, a number (float) or a boolean. An unanswered question is the empty
   string ``''``. In a row, ``None``, ``NaN``, ``pd.NA``, ``NaT`` and ``''`` are unanswered.
 - A reference yields its answer **as text**, as ODK stores it and exports it: ``25`` and
@@ -57,8 +58,8 @@ Values (JavaRosa ``XPathFuncExpr``, ``XPathEqExpr``, ``XPathCmpExpr``, ``XPathAr
   ``Pattern.matches`` does (ODK Collect and ODK Validate). The ODK XForms specification and
   Enketo search for the pattern anywhere instead (getodk/javarosa#531, open): anchor patterns
   with ``^`` and ``$`` so that both agree. Patterns are Java regular expressions, translated to
-  Python's :mod:`re`: ``\\p{...}`` classes for letters, decimal digits, Han characters and the
-  POSIX ASCII classes, ``\\Q...\\E`` and ``\\z`` are translated; other Java-only constructs
+  Python's :mod:`re`: ``\p{...}`` classes for letters, decimal digits, Han characters and the
+  POSIX ASCII classes, ``\Q...\E`` and ``\z`` are translated; other Java-only constructs
   (class intersections, nested classes) raise :class:`ExpressionError`.
 - Dates and times: ``today()`` and ``now()`` come from the ``today`` argument (a
   ``datetime.date``, or a ``datetime.datetime`` to fix the time of ``now()`` too); without it they
@@ -82,7 +83,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-import datetime
+import datetime as dt
 import decimal
 import difflib
 import functools
@@ -127,9 +128,20 @@ class _Problem(Exception):  # noqa: N818 - internal signal, re-raised as Express
 # Functions: name -> (minimum, maximum or None for any number) of arguments
 # --------------------------------------------------------------------------------------------
 
-_ONE_NUMBER = (
-    "abs acos asin atan cos exp exp10 log log10 sin sqrt tan".split()  # XPath 3.0 in JavaRosa
-)
+_ONE_NUMBER = [
+    "abs",
+    "acos",
+    "asin",
+    "atan",
+    "cos",
+    "exp",
+    "exp10",
+    "log",
+    "log10",
+    "sin",
+    "sqrt",
+    "tan",
+]  # XPath 3.0 in JavaRosa
 _ARITY: dict[str, tuple[int, int | None]] = {
     **dict.fromkeys(_ONE_NUMBER, (1, 1)),
     "atan2": (2, 2),
@@ -396,7 +408,6 @@ for _rule, _op in {
     setattr(_Builder, _rule, _binary(_op))
 
 
-
 def _check_call(name: str, args: tuple[Any, ...], column: int) -> None:
     arity = _ARITY.get(name)
     if arity is None:
@@ -426,8 +437,7 @@ def _check_call(name: str, args: tuple[Any, ...], column: int) -> None:
         )
     if name == "jr:choice-name" and not isinstance(args[1], _Str):
         raise _SyntaxProblem(
-            "jr:choice-name() needs the question in quotes as its second argument, "
-            "like '${q}'",
+            "jr:choice-name() needs the question in quotes as its second argument, like '${q}'",
             column,
         )
 
@@ -444,7 +454,7 @@ def _arity_text(low: int, high: int | None) -> str:
 
 
 def _choice_question(literal: str) -> str:
-    """The question named by ``jr:choice-name``'s quoted argument: ``'${q}'``, ``'/data/q'``."""
+    """Return the question named by ``jr:choice-name``'s quoted argument, ``'${q}'``."""
     text = literal.strip()
     if text.startswith("${") and text.endswith("}"):
         return text[2:-1]
@@ -481,7 +491,13 @@ class Expression:
 
     @property
     def is_empty(self) -> bool:
-        """Whether the expression is blank (an empty ``relevant`` or ``constraint``)."""
+        """Whether the expression is blank (an empty ``relevant`` or ``constraint``).
+
+        Returns
+        -------
+        bool
+            True for a blank expression, which :func:`holds` everywhere.
+        """
         return self._tree is None
 
 
@@ -631,16 +647,16 @@ def _describe_syntax_error(source: str, error: lark.exceptions.UnexpectedInput) 
 
 _JAVA_TRIM = "".join(chr(code) for code in range(33))  # String.trim() removes chars <= ' '
 _NUMBER_CHARS = frozenset("-.0123456789")
-_EPOCH_DATE = datetime.date(1970, 1, 1)
-_EPOCH = datetime.datetime(1970, 1, 1)  # noqa: DTZ001 - naive wall-clock epoch
-_EPOCH_UTC = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
-_DAY = datetime.timedelta(days=1)
+_EPOCH_DATE = dt.date(1970, 1, 1)
+_EPOCH = dt.datetime(1970, 1, 1)
+_EPOCH_UTC = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_DAY = dt.timedelta(days=1)
 _INT_MAX = 2**31 - 1
 _INT_MIN = -(2**31)
 
 
-def _parse_moment(text: str) -> datetime.date | datetime.datetime | None:
-    """An ISO date ``YYYY-MM-DD`` or date-time ``YYYY-MM-DDTHH:MM[:SS[.f]][offset]``."""
+def _parse_moment(text: str) -> dt.date | dt.datetime | None:
+    """Read an ISO date ``YYYY-MM-DD`` or date-time ``YYYY-MM-DDTHH:MM[:SS[.f]][offset]``."""
     if len(text) < 10 or text[4] != "-" or text[7] != "-":
         return None
     digits = text[:4] + text[5:7] + text[8:10]
@@ -648,16 +664,16 @@ def _parse_moment(text: str) -> datetime.date | datetime.datetime | None:
         return None
     try:
         if len(text) == 10:
-            return datetime.date.fromisoformat(text)
+            return dt.date.fromisoformat(text)
         if text[10] == "T":
-            return datetime.datetime.fromisoformat(text)
+            return dt.datetime.fromisoformat(text)
     except ValueError:
         return None
     return None
 
 
-def _days(moment: datetime.date) -> float:
-    if isinstance(moment, datetime.datetime):
+def _days(moment: dt.date) -> float:
+    if isinstance(moment, dt.datetime):
         epoch = _EPOCH if moment.tzinfo is None else _EPOCH_UTC
         return (moment - epoch) / _DAY
     return float((moment - _EPOCH_DATE).days)
@@ -721,7 +737,7 @@ def _number_to_string(x: float) -> str:
 
 
 def _row_float(x: float) -> str:
-    """A typed float as ODK would store it: no exponent, reads back to the same float."""
+    """Print a typed float as ODK would store it: no exponent, reads back to the same float."""
     if math.isnan(x):
         return ""
     if math.isinf(x):
@@ -734,17 +750,17 @@ def _row_float(x: float) -> str:
     return text
 
 
-def _moment_text(moment: datetime.datetime) -> str:
+def _moment_text(moment: dt.datetime) -> str:
     if isinstance(moment, pd.Timestamp):
         moment = moment.to_pydatetime(warn=False)
-    if moment.tzinfo is None and moment.time() == datetime.time():
+    if moment.tzinfo is None and moment.time() == dt.time():
         return moment.date().isoformat()
     timespec = "milliseconds" if moment.microsecond % 1000 == 0 else "microseconds"
     return moment.isoformat(timespec=timespec)
 
 
 def _row_value(value: object) -> Any:
-    """The XPath value of one answer in a row: str, bool or a tuple (the answers of a repeat)."""
+    """Read one answer of a row as XPath: str, bool or a tuple (the answers of a repeat)."""
     if value is None or value is pd.NA or value is pd.NaT:
         return ""
     if isinstance(value, str):
@@ -755,9 +771,9 @@ def _row_value(value: object) -> Any:
         return str(int(value))
     if isinstance(value, float | np.floating):
         return _row_float(float(value))
-    if isinstance(value, datetime.datetime):
+    if isinstance(value, dt.datetime):
         return _moment_text(value)
-    if isinstance(value, datetime.date):
+    if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, np.datetime64):
         return "" if np.isnat(value) else _moment_text(pd.Timestamp(value))
@@ -870,8 +886,11 @@ def _to_int(value: Any) -> float:
 
 
 def _round(value: Any, places: Any = 0.0) -> float:
-    """JavaRosa's Excel-style round: ties away from zero for positive numbers, toward zero
-    for negative ones (``BigDecimal`` HALF_UP / HALF_DOWN), at ``places`` decimals."""
+    """Round as JavaRosa does, at ``places`` decimals.
+
+    Ties go away from zero for positive numbers and toward zero for negative ones
+    (``BigDecimal`` HALF_UP / HALF_DOWN).
+    """
     x = _to_number(value)
     p = _to_number(places)
     digits = 0 if math.isnan(p) else _java_int(p)
@@ -889,7 +908,7 @@ def _round(value: Any, places: Any = 0.0) -> float:
 
 
 def _math(function: Callable[..., float], fallback: Callable[..., Any]) -> Callable[..., float]:
-    """A math function on numbers; where Python raises, Java gives NaN or an infinity."""
+    """Wrap a math function: where Python raises, Java gives NaN or an infinity."""
 
     def apply(*values: Any) -> float:
         numbers = [_to_number(value) for value in values]
@@ -920,7 +939,7 @@ _MATH: dict[str, Callable[..., float]] = {
 }
 
 
-def _moment_of(value: Any, function: str) -> datetime.date | datetime.datetime | None:
+def _moment_of(value: Any, function: str) -> dt.date | dt.datetime | None:
     """JavaRosa ``toDate``: numbers are days since 1970-01-01; '' and NaN give None."""
     value = _single(value)
     if value.__class__ is float:
@@ -951,7 +970,7 @@ def _date(value: Any) -> Any:
     moment = _moment_of(value, "date")
     if moment is None:
         return value if value.__class__ is float else ""
-    if isinstance(moment, datetime.datetime):
+    if isinstance(moment, dt.datetime):
         moment = moment.date()
     return moment.isoformat()
 
@@ -960,8 +979,8 @@ def _date_time(value: Any) -> Any:
     moment = _moment_of(value, "date-time")
     if moment is None:
         return _single(value)
-    if not isinstance(moment, datetime.datetime):
-        moment = datetime.datetime.combine(moment, datetime.time())
+    if not isinstance(moment, dt.datetime):
+        moment = dt.datetime.combine(moment, dt.time())
     return moment.isoformat(timespec="milliseconds")
 
 
@@ -982,22 +1001,22 @@ def _decimal_time(value: Any) -> Any:
     moment = _moment_of(value, "decimal-time")
     if moment is None:
         return ""
-    if not isinstance(moment, datetime.datetime):
+    if not isinstance(moment, dt.datetime):
         return 0.0
     wall = moment.replace(tzinfo=None)
-    return (wall - datetime.datetime.combine(wall.date(), datetime.time())) / _DAY
+    return (wall - dt.datetime.combine(wall.date(), dt.time())) / _DAY
 
 
-_MONTHS = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
-_WEEKDAYS = "Mon Tue Wed Thu Fri Sat Sun".split()
+_MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+_WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 
 
 def _format_date(value: Any, pattern: Any) -> str:
     moment = _moment_of(value, "format-date")
     if moment is None:
         return ""
-    if not isinstance(moment, datetime.datetime):
-        moment = datetime.datetime.combine(moment, datetime.time())
+    if not isinstance(moment, dt.datetime):
+        moment = dt.datetime.combine(moment, dt.time())
     fields = {
         "Y": f"{moment.year:04d}",
         "y": f"{moment.year:04d}"[2:],
@@ -1106,11 +1125,21 @@ def _checklist(low: Any, high: Any, *factors: Any) -> bool:
 
 
 def _weighted_checklist(low: Any, high: Any, *pairs: Any) -> bool:
-    total = sum(_to_number(weight) for flag, weight in zip(pairs[::2], pairs[1::2], strict=True) if _to_bool(flag))
+    total = sum(
+        _to_number(weight)
+        for flag, weight in zip(pairs[::2], pairs[1::2], strict=True)
+        if _to_bool(flag)
+    )
     return _to_number(low) <= total <= _to_number(high)
 
 
-_DIGESTS = {"MD5": "md5", "SHA-1": "sha1", "SHA-256": "sha256", "SHA-384": "sha384", "SHA-512": "sha512"}
+_DIGESTS = {
+    "MD5": "md5",
+    "SHA-1": "sha1",
+    "SHA-256": "sha256",
+    "SHA-384": "sha384",
+    "SHA-512": "sha512",
+}
 
 
 def _digest(value: Any, algorithm: Any, encoding: Any = "base64") -> str:
@@ -1365,7 +1394,7 @@ _CONTEXTUAL = frozenset(
 class _Context:
     row: Any
     current: Any
-    today: datetime.date | None
+    today: dt.date | None
     choice_label: Callable[[str, str], str | None] | None
     rng: np.random.Generator | None
     position: int | None
@@ -1379,26 +1408,25 @@ def _lookup(row: Any, name: str) -> Any:
     return _row_value(value)
 
 
-def _today(today: datetime.date | None) -> datetime.date:
+def _today(today: dt.date | None) -> dt.date:
     if today is None:
         raise _Problem(
-            "today() and now() need the evaluation date: pass today=datetime.date(...) "
-            "(or a datetime)"
+            "today() and now() need the evaluation date: pass today=dt.date(...) (or a datetime)"
         )
-    return today.date() if isinstance(today, datetime.datetime) else today
+    return today.date() if isinstance(today, dt.datetime) else today
 
 
-def _now(today: datetime.date | None) -> str:
+def _now(today: dt.date | None) -> str:
     day = _today(today)
-    moment = today if isinstance(today, datetime.datetime) else datetime.datetime.combine(
-        day, datetime.time()
-    )
+    moment = today if isinstance(today, dt.datetime) else dt.datetime.combine(day, dt.time())
     return moment.isoformat(timespec="milliseconds")
 
 
 def _need_rng(rng: np.random.Generator | None, name: str) -> np.random.Generator:
     if rng is None:
-        raise _Problem(f"{name}() needs a random generator: pass rng=numpy.random.default_rng(seed)")
+        raise _Problem(
+            f"{name}() needs a random generator: pass rng=numpy.random.default_rng(seed)"
+        )
     return rng
 
 
@@ -1495,7 +1523,7 @@ def _eval_call(node: _Call, ctx: _Context) -> Any:
 
 
 def _is_null(value: Any) -> bool:
-    return value == "" if value.__class__ is str else value.__class__ is float and value != value
+    return value == "" if value.__class__ is str else value.__class__ is float and math.isnan(value)
 
 
 def _as_expression(expression: str | Expression) -> Expression:
@@ -1511,7 +1539,7 @@ def evaluate(
     row: Mapping[str, object],
     *,
     current: object = None,
-    today: datetime.date | None = None,
+    today: dt.date | None = None,
     choice_label: Callable[[str, str], str | None] | None = None,
     rng: np.random.Generator | None = None,
     position: int | None = None,
@@ -1527,7 +1555,7 @@ def evaluate(
         all text (see the module notes for how they are read).
     current : object, optional
         The current answer, the value of ``.`` (``None`` is unanswered).
-    today : datetime.date, optional
+    today : dt.date, optional
         The date of ``today()`` (a ``datetime.datetime`` also fixes ``now()``).
     choice_label : callable, optional
         ``choice_label(question, choice_name)`` gives the label that ``jr:choice-name``
@@ -1731,7 +1759,7 @@ def _map_floats(values: np.ndarray, function: Callable[[float], str]) -> np.ndar
 
 
 def _from_values(values: list[Any], size: int) -> _Vec:
-    """A vector from Python values (one per row)."""
+    """Build a vector from Python values (one per row)."""
     kinds = {value.__class__ for value in values}
     if kinds <= {float}:
         return _Vec(_NUM, size, num=np.array(values, dtype=float).reshape(size))
@@ -1749,8 +1777,7 @@ def _from_values(values: list[Any], size: int) -> _Vec:
     for kind in np.unique(code):
         mask = code == kind
         filled = [
-            value if ok else (0.0, "", False)[kind]
-            for value, ok in zip(values, mask, strict=True)
+            value if ok else (0.0, "", False)[kind] for value, ok in zip(values, mask, strict=True)
         ]
         parts[int(kind)] = _from_values(filled, size)
     return _Vec(code, size, parts=parts)
@@ -1839,7 +1866,7 @@ class _FrameContext:
     frame: pd.DataFrame
     size: int
     current: Any
-    today: datetime.date | None
+    today: dt.date | None
     choice_label: Callable[[str, str], str | None] | None
     rng: np.random.Generator | None
     position: Any
@@ -1847,7 +1874,7 @@ class _FrameContext:
 
 
 def _column_vec(values: pd.Series | np.ndarray | pd.Index, label: str) -> _Vec:
-    """The XPath values of one column, exactly as :func:`_row_value` reads each cell."""
+    """Read a column as XPath values, exactly as :func:`_row_value` reads each cell."""
     series = pd.Series(values, copy=False)
     size = len(series)
     dtype = series.dtype
@@ -1866,7 +1893,7 @@ def _column_vec(values: pd.Series | np.ndarray | pd.Index, label: str) -> _Vec:
             flag=~np.isnan(numbers),
             make_str=lambda: _map_floats(numbers, _row_float),
         )
-    if pd.api.types.is_string_dtype(dtype) and dtype != object:
+    if pd.api.types.is_string_dtype(dtype) and dtype != np.dtype(object):
         text = series.to_numpy(dtype=object, na_value="")
         return _Vec(_STR, size, text=text)
     if pd.api.types.is_datetime64_any_dtype(dtype):
@@ -2088,7 +2115,7 @@ def evaluate_frame(
     frame: pd.DataFrame,
     *,
     current: str | pd.Series | None = None,
-    today: datetime.date | None = None,
+    today: dt.date | None = None,
     choice_label: Callable[[str, str], str | None] | None = None,
     rng: np.random.Generator | None = None,
     position: str | pd.Series | None = None,
@@ -2104,7 +2131,7 @@ def evaluate_frame(
         text.
     current : str or pandas.Series, optional
         The column (name, or a Series on the frame's index) holding the current answer ``.``.
-    today : datetime.date, optional
+    today : dt.date, optional
         The date of ``today()`` (a ``datetime.datetime`` also fixes ``now()``).
     choice_label : callable, optional
         ``choice_label(question, choice_name)`` for ``jr:choice-name``.
@@ -2141,8 +2168,7 @@ def evaluate_frame(
     if parsed.is_empty:
         return pd.Series(np.full(size, "", dtype=object), index=frame.index, dtype=object)
     missing = sorted(
-        {name for name in parsed.references if name not in frame.columns}
-        & _looked_up(parsed._tree)
+        {name for name in parsed.references if name not in frame.columns} & _looked_up(parsed._tree)
     )
     if missing:
         shown = ", ".join(f"${{{name}}}" for name in missing)
@@ -2294,8 +2320,8 @@ _PHRASES = {
         "today": "今天",
         "now": "现在",
         "date": "日期{0}",
-        "if": "如果{0}，则{1}，否则{2}",
-        "coalesce": "{0}（为空时取{1}）",
+        "if": "如果{0}，则{1}，否则{2}",  # noqa: RUF001
+        "coalesce": "{0}（为空时取{1}）",  # noqa: RUF001
         "contains": "{0}包含{1}",
         "starts-with": "{0}以{1}开头",
         "ends-with": "{0}以{1}结尾",
@@ -2307,10 +2333,10 @@ _PHRASES = {
         "abs": "{0}的绝对值",
         "true": "真",
         "false": "假",
-        "once": "{0}（只设定一次）",
-        "decimal-date-time": "{0}（以天计）",
-        "number": "{0}（作为数字）",
-        "string": "{0}（作为文本）",
+        "once": "{0}（只设定一次）",  # noqa: RUF001
+        "decimal-date-time": "{0}（以天计）",  # noqa: RUF001
+        "number": "{0}（作为数字）",  # noqa: RUF001
+        "string": "{0}（作为文本）",  # noqa: RUF001
     },
 }
 _LOWER_BOUNDS = (">", ">=")
@@ -2331,7 +2357,7 @@ class _Speaker:
         return f"“{text}”" if self.zh else f'"{text}"'
 
     def group(self, text: str) -> str:
-        return f"（{text}）" if self.zh else f"({text})"
+        return f"\uff08{text}\uff09" if self.zh else f"({text})"
 
     def question(self, name: str) -> str:
         label = self.question_label(name) if self.question_label else None
@@ -2343,7 +2369,7 @@ class _Speaker:
         return node.name if isinstance(node, _Ref | _Path) else None
 
     def value(self, node: Any, question: str | None) -> str:
-        """A literal, as a choice label when it is a choice of ``question``."""
+        """Render a literal, as a choice label when it is a choice of ``question``."""
         if isinstance(node, _Str | _Num) and question is not None and self.choice_label:
             text = node.value if isinstance(node, _Str) else node.text
             label = self.choice_label(question, text)
@@ -2409,16 +2435,16 @@ class _Speaker:
             return None
         if left.op in _UPPER_BOUNDS and right.op in _LOWER_BOUNDS:
             left, right = right, left
-        if not (
-            left.op in _LOWER_BOUNDS and right.op in _UPPER_BOUNDS and left.left == right.left
-        ):
+        if not (left.op in _LOWER_BOUNDS and right.op in _UPPER_BOUNDS and left.left == right.left):
             return None
         words = _WORDS[self.language]
         subject = self.say(left.left, 5)
         low, high = self.say(left.right, 5), self.say(right.right, 5)
         if left.op == ">=" and right.op == "<=":
-            return f"{subject} 在 {low} 到 {high} 之间" if self.zh else (
-                f"{subject} is between {low} and {high}"
+            return (
+                f"{subject} 在 {low} 到 {high} 之间"
+                if self.zh
+                else (f"{subject} is between {low} and {high}")
             )
         if self.zh:
             return f"{subject} {words[left.op]} {low} 且{words[right.op]} {high}"
