@@ -1515,6 +1515,9 @@ def _eval_call(node: _Call, ctx: _Context) -> Any:
         return _choice_name(_single(_eval(args[0], ctx)), args[1].value, ctx.choice_label)
     if not args and name in ("string-length", "normalize-space"):
         values: tuple[Any, ...] = (_single(_row_value(ctx.current)),)
+    elif name == "indexed-repeat":  # the repeat groups are paths, not answers
+        values = tuple("" if index % 2 else _eval(arg, ctx) for index, arg in enumerate(args))
+        values = (values[0], *(_single(value) for value in values[1:]))
     elif name in _NODESET_FUNCTIONS:
         values = tuple(_eval(arg, ctx) for arg in args)
     else:
@@ -2071,8 +2074,13 @@ def _veval_call(node: _Call, ctx: _FrameContext) -> _Vec:
         vectors: list[_Vec | np.ndarray] = [_unpacked(_current_vec(ctx))]
     elif name in _NODESET_FUNCTIONS:
         vectors = []
-        for arg in args:
+        for index, arg in enumerate(args):
+            if name == "indexed-repeat" and index % 2:  # the repeat groups are paths
+                vectors.append(_constant("", size))
+                continue
             vec = _veval(arg, ctx)
+            if name == "indexed-repeat" and index:
+                vec = _unpacked(vec)
             vectors.append(vec if vec.nodes is None else vec.nodes)
     else:
         vectors = [_unpacked(_veval(arg, ctx)) for arg in args]
@@ -2197,7 +2205,18 @@ def evaluate_frame(
 
 
 def _looked_up(tree: Any) -> set[str]:
-    return {node.name for node in _walk(tree) if isinstance(node, _Ref | _Path)}
+    """Names whose answers an evaluation reads (not the repeat groups of indexed-repeat)."""
+    groups = {
+        arg
+        for node in _walk(tree)
+        if isinstance(node, _Call) and node.name == "indexed-repeat"
+        for arg in node.args[1::2]
+    }
+    return {
+        node.name
+        for node in _walk(tree)
+        if isinstance(node, _Ref | _Path) and not any(node is group for group in groups)
+    }
 
 
 def holds_frame(expression: str | Expression, frame: pd.DataFrame, **kwargs: Any) -> pd.Series:
