@@ -1,4 +1,8 @@
-"""Errors raised by the instrument stage."""
+"""Errors shared by the instrument modules."""
+
+from __future__ import annotations
+
+__all__ = ["InstrumentError"]
 
 
 class InstrumentError(Exception):
