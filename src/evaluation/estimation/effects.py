@@ -127,7 +127,8 @@ def _estimate_from_fit(
         n_clusters = _count_clusters(design, rows)
         n_treated = _count_clusters(design, rows & treated)
         n_control = _count_clusters(design, rows & control)
-        if min(n_treated, n_control) <= 1:
+        binary = bool(np.isin(design.treatment, (0.0, 1.0)).all())
+        if binary and min(n_treated, n_control) <= 1:
             which = "treated" if n_treated <= 1 else "control"
             count = n_treated if which == "treated" else n_control
             message = (
