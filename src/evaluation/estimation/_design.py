@@ -9,7 +9,6 @@ that enters the small-sample factors.
 
 from __future__ import annotations
 
-import keyword
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -134,13 +133,6 @@ class _Design:
         return self.X.shape[1] + (self.k_fe_clustered if clustered else self.k_fe)
 
 
-def _quote(term: str, columns: pd.Index) -> str:
-    """Backtick a plain column name that is not a Python identifier, so formulaic reads it."""
-    if term in columns and (not term.isidentifier() or keyword.iskeyword(term)):
-        return f"`{term}`"
-    return term
-
-
 def _check_columns(data: pd.DataFrame, role_columns: Sequence[tuple[str, str | None]]) -> None:
     for role, column in role_columns:
         if column is not None and column not in data.columns:
@@ -148,21 +140,29 @@ def _check_columns(data: pd.DataFrame, role_columns: Sequence[tuple[str, str | N
             raise KeyError(msg)
 
 
-def _formula_variables(terms: Sequence[str], data: pd.DataFrame) -> tuple[str, list[str]]:
-    """Return the right-hand side formula for ``terms`` and the data columns it needs."""
-    if not terms:
-        return "1", []
-    rhs = "1 + " + " + ".join(_quote(t, data.columns) for t in terms)
+def _is_numeric(values: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values)
+
+
+def _split_terms(terms: Sequence[str], data: pd.DataFrame) -> tuple[list[str], str, list[str]]:
+    """Split covariates into numeric columns used as they are and formula terms.
+
+    Returns the plain numeric columns, the right-hand side formula of the other terms (with an
+    intercept, so categorical terms get reduced-rank coding) and every data column needed.
+    """
+    plain = [t for t in terms if t in data.columns and _is_numeric(data[t])]
+    formula_terms = [t for t in terms if t not in plain]
+    rhs = "1 + " + " + ".join(formula_terms) if formula_terms else "1"
     try:
         needed = sorted(formulaic.Formula(rhs).required_variables)
     except Exception as err:  # formulaic raises several parser error types
-        msg = f"could not parse covariate terms {list(terms)!r}: {err}"
+        msg = f"could not parse covariate terms {formula_terms!r}: {err}"
         raise ValueError(msg) from err
     missing = [v for v in needed if v not in data.columns]
     if missing:
         msg = f"covariate column(s) {missing!r} (from terms {list(terms)!r}) not found in the data"
         raise KeyError(msg)
-    return rhs, needed
+    return plain, rhs, list(dict.fromkeys([*plain, *needed]))
 
 
 def _factorize(values: pd.Series) -> tuple[np.ndarray, int]:
@@ -317,6 +317,7 @@ def prepare_design(
     subset: pd.Series | np.ndarray | None = None,
     lin: bool = False,
     extra_regressors: Sequence[str] = (),
+    focal_role: str = "treatment",
 ) -> _Design:
     """Select the estimation sample and build the residualised design.
 
@@ -341,6 +342,8 @@ def prepare_design(
     extra_regressors : sequence of str
         Further numeric columns entered right after the treatment, never dropped for
         collinearity (used for interaction designs).
+    focal_role : str
+        What the treatment column is called in error messages.
 
     Returns
     -------
@@ -365,12 +368,10 @@ def prepare_design(
         + [("fixed-effect", fe) for fe in fixed_effects]
         + [("regressor", r) for r in extra_regressors],
     )
-    rhs, cov_vars = _formula_variables(list(covariates), data)
+    plain, rhs, cov_vars = _split_terms(list(covariates), data)
     for column in [outcome, treatment, *extra_regressors]:
-        if not (
-            pd.api.types.is_numeric_dtype(data[column]) or pd.api.types.is_bool_dtype(data[column])
-        ):
-            role = "outcome" if column == outcome else "treatment"
+        if not _is_numeric(data[column]):
+            role = {outcome: "outcome", treatment: focal_role}.get(column, "regressor")
             msg = f"{role} column {column!r} must be numeric; found dtype {data[column].dtype}"
             raise ValueError(msg)
 
@@ -435,8 +436,8 @@ def prepare_design(
     t = frame[treatment].to_numpy(dtype=float)
     if np.unique(t).size < 2:
         msg = (
-            f"treatment column {treatment!r} is constant ({t[0]!r}) in the estimation sample "
-            f"of {len(t)} rows; the effect is not identified"
+            f"{focal_role} column {treatment!r} is constant ({float(t[0])!r}) in the "
+            f"estimation sample of {len(t)} rows; the effect is not identified"
         )
         raise ValueError(msg)
 
@@ -452,8 +453,11 @@ def prepare_design(
     demean = make_demeaner([f.codes for f in fes], [f.n_levels for f in fes], w)
 
     cov_matrix = formulaic.model_matrix(rhs, frame, na_action="raise")
-    cov_names = [c for c in cov_matrix.columns if c != "Intercept"]
-    cov = cov_matrix[cov_names].to_numpy(dtype=float)
+    formula_names = [c for c in cov_matrix.columns if c != "Intercept"]
+    cov_names = [*plain, *formula_names]
+    cov = np.column_stack(
+        [frame[plain].to_numpy(dtype=float), cov_matrix[formula_names].to_numpy(dtype=float)]
+    )
     if lin and cov.shape[1]:
         centre = np.average(cov, axis=0, weights=w)
         centred = cov - centre
@@ -480,7 +484,7 @@ def prepare_design(
             what = "the fixed effects" if np.allclose(X[:, j], 0, atol=1e-8) else "the covariates"
             what = f"{what} {fixed_effects}" if what == "the fixed effects" else what
             msg = (
-                f"{'treatment' if j == 0 else 'regressor'} {names[j]!r} is collinear with "
+                f"{focal_role if j == 0 else 'regressor'} {names[j]!r} is collinear with "
                 f"{what}; its effect is not identified"
             )
             raise ValueError(msg)
