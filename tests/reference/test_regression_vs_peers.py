@@ -437,3 +437,20 @@ def test_single_treated_cluster_warns(panel):
         )
     assert est.n_treated_clusters == 1
     assert any("only 1 treated cluster" in note for note in est.notes)
+
+
+# the dummy-variable design is rank-deficient by construction: that is the point of the test
+@pytest.mark.filterwarnings("ignore::statsmodels.tools.sm_exceptions.SingularMatrixWarning")
+def test_disconnected_fixed_effects_counted_exactly():
+    # Two blocks of units observed in disjoint periods: unit and period dummies have two
+    # redundancies, not one. statsmodels LSDV (pinv, rank-based df_resid) counts the rank.
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame({"unit": np.repeat(np.arange(20), 3), "slot": np.tile(np.arange(3), 20)})
+    frame["period"] = frame["slot"] + np.where(frame["unit"] < 10, 0, 3)
+    frame["treat"] = rng.integers(0, 2, size=len(frame)).astype(float)
+    frame["y"] = frame["treat"] + rng.normal(size=len(frame))
+    ref = smf.ols("y ~ treat + C(unit) + C(period)", frame).fit(cov_type="HC1")
+    ours = estimate_effect(frame, "y", "treat", fixed_effects=["unit", "period"], vcov="HC1")
+    assert ours.extra["k"] == 1 + 20 + 6 - 2
+    assert ours.df == ref.df_resid
+    assert ours.std_error == pytest.approx(ref.bse["treat"], rel=1e-6)

@@ -384,3 +384,5 @@ def test_estimate_effects_runs_outcomes_and_subgroups(survey):
         period="period",
     )  # fmt: skip
     assert did_spec.outcomes == ("y",)
+    with pytest.raises(ValueError, match="DiD specifications support neither subgroups"):
+        EffectSpec(outcomes=("y",), treatment="treat", estimator="did", post="post", lin=True)

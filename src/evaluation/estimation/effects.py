@@ -711,6 +711,9 @@ class EffectSpec:
         if self.estimator == "did" and self.post is None:
             msg = "DiD needs the post indicator (EffectSpec.post)"
             raise ValueError(msg)
+        if self.estimator == "did" and (self.subgroups or self.lin):
+            msg = "DiD specifications support neither subgroups nor lin=True"
+            raise ValueError(msg)
 
 
 def _run_one(data: pd.DataFrame, spec: EffectSpec, outcome: str) -> EffectEstimates:
@@ -772,8 +775,8 @@ def estimate_effects(data: pd.DataFrame, spec: EffectSpec) -> EffectEstimates:
     Notes
     -----
     Each estimate follows the equation and variance conventions of :func:`ancova`,
-    :func:`did` or :func:`estimate_effect`. DiD specifications ignore ``subgroups``,
-    ``lin`` and ``baseline``.
+    :func:`did` or :func:`estimate_effect`. Subgroup models (:func:`heterogeneity`) use the
+    same covariates without the Lin interactions.
     """
     out = [
         estimate.replace(family=spec.family.get(outcome), specification=spec.name)
