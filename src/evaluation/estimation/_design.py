@@ -165,6 +165,40 @@ def _split_terms(terms: Sequence[str], data: pd.DataFrame) -> tuple[list[str], s
     return plain, rhs, list(dict.fromkeys([*plain, *needed]))
 
 
+def levels_of(data: pd.DataFrame, column: str, role: str) -> list:
+    """Return the sorted distinct non-missing values of a grouping column (at least two).
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        The data.
+    column : str
+        The grouping column (arms, subgroups).
+    role : str
+        What the column is, for error messages.
+
+    Returns
+    -------
+    list
+        The sorted values.
+
+    Raises
+    ------
+    KeyError
+        The column is missing.
+    ValueError
+        Fewer than two distinct values.
+    """
+    if column not in data.columns:
+        msg = f"{role} column {column!r} not found in the data"
+        raise KeyError(msg)
+    levels = sorted(pd.unique(data[column].dropna()).tolist())
+    if len(levels) < 2:
+        msg = f"{role} column {column!r} needs at least two values; found {levels}"
+        raise ValueError(msg)
+    return levels
+
+
 def _factorize(values: pd.Series) -> tuple[np.ndarray, int]:
     """Integer codes 0..L-1 for any hashable column (string, categorical, integer, float)."""
     codes, uniques = pd.factorize(values, sort=True)

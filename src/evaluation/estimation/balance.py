@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from evaluation.estimation._design import WEIGHTS_KINDS, prepare_design
+from evaluation.estimation._design import WEIGHTS_KINDS, levels_of, prepare_design
 from evaluation.estimation.covariance import fit_wls
 
 __all__ = ["balance_table", "joint_orthogonality_test"]
@@ -28,13 +28,7 @@ JOINT_MISSING = ("complete", "indicator")
 
 
 def _arms(data: pd.DataFrame, treatment: str, control: Any) -> tuple[list[Any], Any]:
-    if treatment not in data.columns:
-        msg = f"treatment column {treatment!r} not found in the data"
-        raise KeyError(msg)
-    arms = sorted(pd.unique(data[treatment].dropna()).tolist())
-    if len(arms) < 2:
-        msg = f"treatment column {treatment!r} needs at least two arms; found {arms}"
-        raise ValueError(msg)
+    arms = levels_of(data, treatment, "treatment")
     if control is None:
         control = 0 if 0 in arms else arms[0]
     if control not in arms:

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from evaluation.estimation._design import _Design, prepare_design
+from evaluation.estimation._design import _Design, levels_of, prepare_design
 from evaluation.estimation.covariance import RegressionFit, fit_wls
 from evaluation.estimation.results import EffectEstimate, EffectEstimates
 
@@ -552,14 +552,10 @@ def heterogeneity(
     if kw.pop("lin", False):
         msg = "heterogeneity() does not support lin=True"
         raise ValueError(msg)
-    for role, column in [("subgroup", by), ("treatment", treatment)]:
-        if column not in data.columns:
-            msg = f"{role} column {column!r} not found in the data"
-            raise KeyError(msg)
-    levels = sorted(pd.unique(data[by].dropna()).tolist())
-    if len(levels) < 2:
-        msg = f"subgroup column {by!r} needs at least two values; found {levels}"
-        raise ValueError(msg)
+    if treatment not in data.columns:
+        msg = f"treatment column {treatment!r} not found in the data"
+        raise KeyError(msg)
+    levels = levels_of(data, by, "subgroup")
     present = data[by].notna()
     treat = data[treatment]
     inter = {f"{treatment}:{by}={lv}": (data[by] == lv) * treat for lv in levels}
