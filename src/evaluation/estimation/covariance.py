@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from evaluation.estimation._design import _Design, make_demeaner
+from evaluation.estimation._design import _Design, _group_weights, make_demeaner
 
 VCOV_TYPES = ("iid", "HC1", "HC2", "CR1", "CR2")
 _MAX_LEVERAGE_DUMMIES = 5_000
@@ -56,6 +56,8 @@ class RegressionFit:
     design : _Design
         The prepared design (residualised outcome and regressors, clusters, weights, the
         demeaning function) for inference backends.
+    residuals : numpy.ndarray
+        Residuals of the residualised (within) regression, aligned with ``design``.
     """
 
     params: pd.Series
@@ -213,9 +215,10 @@ def fit_wls(design: _Design, vcov: str) -> RegressionFit:
             df = float(G - 1)
         else:
             cr2 = _cr2_adjustments(design, Xs, bread)
+            independence = _independence_model(design)
             scores = np.zeros((G, X.shape[1]))
             for g, adj in enumerate(cr2):
-                if _independence_model(design):
+                if independence:
                     e_g = resid[adj.rows]
                     scores[g] = X[adj.rows].T @ (w[adj.rows] * _apply(adj, e_g))
                 else:
@@ -302,11 +305,7 @@ def _hc2_leverage(design: _Design, Xs: np.ndarray, bread: np.ndarray) -> np.ndar
     if fes:
         w = design.weights
         largest = max(fes, key=lambda f: f.n_levels)
-        total = (
-            np.bincount(largest.codes, weights=w, minlength=largest.n_levels)
-            if w is not None
-            else np.bincount(largest.codes, minlength=largest.n_levels)
-        )
+        total = _group_weights(largest.codes, largest.n_levels, w)
         h = h + (np.ones(design.nobs) if w is None else w) / total[largest.codes]
         others = [f for f in fes if f is not largest]
         basis = _fe_leverage_basis(design, others, [largest])

@@ -266,7 +266,9 @@ def estimate_effect(
     - ``HC2``: scores divided by :math:`1 - h_i` with the whitened leverage
       :math:`h_i = w_i x_i' M x_i` plus the fixed effects' leverage (statsmodels WLS and
       clubSandwich's inverse-variance working model; Stata's ``aweight`` HC2 rescales the
-      weights to mean one and gives slightly different numbers); t on N - K df.
+      weights to mean one and gives slightly different numbers); for frequency weights the
+      leverage of each copy, :math:`x_i'Mx_i`. With sampling weights HC2 therefore keeps the
+      inverse-variance leverage and is not the one-row-cluster limit of CR2; t on N - K df.
     - ``CR1``: :math:`G/(G-1)\,(N-1)/(N-K)\, M (\sum_g s_g s_g') M` with
       :math:`s_g = \sum_{i\in g} w_i e_i x_i` (Stata); t on G - 1 df.
     - ``CR2``: :math:`M (\sum_g X_g'W_g A_g e_g e_g' A_g W_g X_g) M` with
@@ -282,6 +284,8 @@ def estimate_effect(
     :math:`w_i` identical rows: N is :math:`\sum w_i` in every factor and df, and every variance
     equals the unweighted one on the expanded data (HC leverage :math:`x_i'Mx_i`).
     """
+    if lin:
+        _require_binary(data, treatment, "treatment")
     design = prepare_design(
         data,
         outcome,
@@ -292,18 +296,13 @@ def estimate_effect(
         weights=weights,
         weights_kind=weights_kind,
         subset=subset,
-        lin=lin and _lin_ok(data, treatment),
+        lin=lin,
     )
     fit = fit_wls(design, vcov)
     estimator = "lin" if lin else "ols"
     return _estimate_from_fit(
         fit, outcome=outcome, treatment=treatment, estimator=estimator, level=level
     )
-
-
-def _lin_ok(data: pd.DataFrame, treatment: str) -> bool:
-    _require_binary(data, treatment, "treatment")
-    return True
 
 
 def _ancova_frame(
