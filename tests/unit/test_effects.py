@@ -120,6 +120,8 @@ def test_subset_is_honoured(survey):
     ref = estimate_effect(survey.loc[mask], "wage", "treat", cluster="firm")
     assert est.nobs == int(mask.sum())
     assert est.effect == ref.effect
+    with pytest.raises(ValueError, match="same index as the data"):
+        estimate_effect(survey, "wage", "treat", cluster="firm", subset=mask.iloc[::-1])
 
 
 @pytest.mark.parametrize(

@@ -370,7 +370,7 @@ def prepare_design(
     weights_kind : str
         ``"analytic"``, ``"sampling"`` or ``"frequency"``.
     subset : array-like of bool or None
-        Rows to use (aligned with ``data``).
+        Rows to use: a boolean Series with the index of ``data``, or an array in row order.
     lin : bool
         Interact the treatment with the centred covariates (Lin 2013).
     extra_regressors : sequence of str
@@ -412,6 +412,9 @@ def prepare_design(
     frame = data
     notes: list[str] = []
     if subset is not None:
+        if isinstance(subset, pd.Series) and not subset.index.equals(data.index):
+            msg = "subset must be a boolean Series with the same index as the data"
+            raise ValueError(msg)
         mask = np.asarray(subset, dtype=bool)
         if mask.shape != (len(data),):
             msg = f"subset must be a boolean mask with {len(data)} entries; got shape {mask.shape}"
@@ -515,8 +518,8 @@ def prepare_design(
     kept = _independent_columns(XtX, kept_controls + list(range(n_focal)))
     for j in range(n_focal):
         if j not in kept:
-            what = "the fixed effects" if np.allclose(X[:, j], 0, atol=1e-8) else "the covariates"
-            what = f"{what} {fixed_effects}" if what == "the fixed effects" else what
+            absorbed = np.linalg.norm(X[:, j]) <= 1e-8 * max(1.0, np.linalg.norm(X_raw[:, j]))
+            what = f"the fixed effects {fixed_effects}" if absorbed else "the covariates"
             msg = (
                 f"{focal_role if j == 0 else 'regressor'} {names[j]!r} is collinear with "
                 f"{what}; its effect is not identified"

@@ -217,7 +217,8 @@ def estimate_effect(
     level : float, optional
         Confidence level of the interval.
     subset : array-like of bool, optional
-        Rows of ``data`` to use.
+        Rows of ``data`` to use: a boolean Series with the index of ``data``, or an array in
+        row order.
     lin : bool, optional
         Lin (2013) adjustment: add treatment x covariates centred at their (weighted) sample
         means; needs a 0/1 treatment.
