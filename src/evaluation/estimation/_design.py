@@ -313,11 +313,9 @@ def _fe_dof(fes: Sequence[_FixedEffect]) -> int:
 
 def _is_nested(fe_codes: np.ndarray, n_levels: int, clusters: np.ndarray) -> bool:
     """Whether every level of the factor lies within a single cluster."""
-    lo = np.full(n_levels, np.iinfo(np.intp).max)
-    hi = np.full(n_levels, -1)
-    np.minimum.at(lo, fe_codes, clusters)
-    np.maximum.at(hi, fe_codes, clusters)
-    return bool(np.all(lo == hi))
+    first = np.empty(n_levels, dtype=clusters.dtype)
+    first[fe_codes[::-1]] = clusters[::-1]  # the last write wins: each level's first cluster
+    return bool(np.array_equal(first[fe_codes], clusters))
 
 
 def _independent_columns(XtX: np.ndarray, order: Sequence[int]) -> list[int]:

@@ -208,8 +208,12 @@ def fit_wls(design: _Design, vcov: str) -> RegressionFit:
         G = design.n_clusters
         u = resid if w is None else w * resid
         if vcov == "CR1":
-            scores = np.zeros((G, X.shape[1]))
-            np.add.at(scores, design.clusters, X * u[:, None])
+            scores = np.column_stack(
+                [
+                    np.bincount(design.clusters, weights=X[:, j] * u, minlength=G)
+                    for j in range(X.shape[1])
+                ]
+            )
             factor = G / (G - 1) * (n - 1) / (n - k)
             cov = factor * (bread @ scores.T @ scores @ bread)
             df = float(G - 1)

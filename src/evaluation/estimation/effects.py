@@ -85,7 +85,7 @@ def _weighted_mean(values: np.ndarray, weights: np.ndarray | None) -> float:
 def _count_clusters(design: _Design, mask: np.ndarray) -> int | None:
     if design.clusters is None:
         return None
-    return int(np.unique(design.clusters[mask]).size)
+    return int(np.count_nonzero(np.bincount(design.clusters[mask], minlength=design.n_clusters)))
 
 
 def _estimate_from_fit(
