@@ -2339,8 +2339,8 @@ _PHRASES = {
         "today": "今天",
         "now": "现在",
         "date": "日期{0}",
-        "if": "如果{0}，则{1}，否则{2}",  # noqa: RUF001
-        "coalesce": "{0}（为空时取{1}）",  # noqa: RUF001
+        "if": "如果{0}，则{1}，否则{2}",
+        "coalesce": "{0}（为空时取{1}）",
         "contains": "{0}包含{1}",
         "starts-with": "{0}以{1}开头",
         "ends-with": "{0}以{1}结尾",
@@ -2352,10 +2352,10 @@ _PHRASES = {
         "abs": "{0}的绝对值",
         "true": "真",
         "false": "假",
-        "once": "{0}（只设定一次）",  # noqa: RUF001
-        "decimal-date-time": "{0}（以天计）",  # noqa: RUF001
-        "number": "{0}（作为数字）",  # noqa: RUF001
-        "string": "{0}（作为文本）",  # noqa: RUF001
+        "once": "{0}（只设定一次）",
+        "decimal-date-time": "{0}（以天计）",
+        "number": "{0}（作为数字）",
+        "string": "{0}（作为文本）",
     },
 }
 _LOWER_BOUNDS = (">", ">=")
