@@ -438,7 +438,14 @@ _PANEL_FIELDS = (
     "special",
     "calculation",
     "choice_filter",
+    "answer_key",
+    "extra",
 )
+
+
+def _round_marker(q: Question, round_name: str | None) -> bool:
+    """Whether a question is a calculate that records its own round (``'baseline'``...)."""
+    return q.type == "calculate" and round_name is not None and q.calculation == f"'{round_name}'"
 
 
 def lint_rounds(forms: Iterable[Instrument]) -> tuple[Finding, ...]:
@@ -454,6 +461,12 @@ def lint_rounds(forms: Iterable[Instrument]) -> tuple[Finding, ...]:
     tuple of Finding
         One ``panel_identical`` finding per question and field that differ, or per choice list
         whose options differ between rounds.
+
+    Notes
+    -----
+    A *round marker* is exempt: a ``calculate`` whose calculation is the quoted name of the
+    round it is in (``meta_round`` with ``'baseline'`` in the baseline form and ``'endline'``
+    in the endline form). It is defined once per round and records which form was filled in.
     """
     forms = list(forms)
     findings = []
@@ -464,6 +477,8 @@ def lint_rounds(forms: Iterable[Instrument]) -> tuple[Finding, ...]:
             for q, _ in first.walk():
                 other = questions.get(q.name)
                 if other is None or q.is_container:
+                    continue
+                if _round_marker(q, first.round) and _round_marker(other, second.round):
                     continue
                 where = first.origin.get(q.name, first.form_id)
                 findings.extend(

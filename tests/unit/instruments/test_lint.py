@@ -188,3 +188,49 @@ def test_panel_items_must_be_identical_across_rounds():
     endline = CLEAN.replace(round="endline", choice_lists=(relabelled, TOOLS))
     findings = lint_rounds([baseline, endline])
     assert [f.message for f in findings] == ["choice list 'yes_no' differs between rounds"]
+
+
+def test_round_marker_is_the_only_calculation_allowed_to_differ_between_rounds():
+    def with_rows(round_name: str, *rows: Question) -> Instrument:
+        return CLEAN.replace(
+            round=round_name,
+            form_id=f"t_{round_name}",
+            questions=(CLEAN.questions[0].replace(children=(*CLEAN.questions[0].children, *rows)),),
+        )
+
+    def marker(value: str) -> Question:
+        return Question("meta_round", "calculate", calculation=f"'{value}'")
+
+    # each form records its own round: not a panel difference
+    assert lint_rounds([with_rows("pre", marker("pre")), with_rows("post", marker("post"))]) == ()
+    # a constant that is not the form's round is an ordinary calculation, and must agree
+    wrong = lint_rounds([with_rows("pre", marker("pre")), with_rows("post", marker("pre2"))])
+    assert [(f.subject, f.message) for f in wrong] == [
+        ("meta_round", "calculation differs between pre and post")
+    ]
+    other = Question("x_calc", "calculate", calculation="${age} * 2")
+    changed = other.replace(calculation="${age} * 3")
+    assert [
+        f.subject for f in lint_rounds([with_rows("pre", other), with_rows("post", changed)])
+    ] == ["x_calc"]
+
+
+def test_answer_keys_and_extra_columns_are_panel_fields():
+    item = q("quiz", "select_one", list_name="yes_no", answer_key="1", value_range=None)
+    first = CLEAN.replace(round="pre", questions=(CLEAN.questions[0].replace(children=(item,)),))
+    rekeyed = first.replace(
+        round="post",
+        questions=(first.questions[0].replace(children=(item.replace(answer_key="0"),)),),
+    )
+    retagged = first.replace(
+        round="post",
+        questions=(
+            first.questions[0].replace(children=(item.replace(extra=(("cb_module", "x"),)),)),
+        ),
+    )
+    assert [f.message for f in lint_rounds([first, rekeyed])] == [
+        "answer_key differs between pre and post"
+    ]
+    assert [f.message for f in lint_rounds([first, retagged])] == [
+        "extra differs between pre and post"
+    ]
