@@ -441,6 +441,18 @@ _PANEL_FIELDS = (
 )
 
 
+def _round_constant(first: Question, second: Question) -> bool:
+    """Whether two versions of a question are calculations of constants (a round marker)."""
+    if first.type != "calculate" or second.type != "calculate":
+        return False
+    try:
+        return not (
+            parse(first.calculation or "").references or parse(second.calculation or "").references
+        )
+    except ExpressionError:
+        return False  # reported by expression_syntax
+
+
 def lint_rounds(forms: Iterable[Instrument]) -> tuple[Finding, ...]:
     """Check that every question asked in several rounds of an instrument is identical in each.
 
@@ -454,6 +466,12 @@ def lint_rounds(forms: Iterable[Instrument]) -> tuple[Finding, ...]:
     tuple of Finding
         One ``panel_identical`` finding per question and field that differ, or per choice list
         whose options differ between rounds.
+
+    Notes
+    -----
+    A ``calculate`` whose calculation refers to no question in either round (a constant such as
+    ``'baseline'`` / ``'endline'`` in a round marker) measures nothing, so its calculation may
+    differ between rounds; its other fields must still agree.
     """
     forms = list(forms)
     findings = []
@@ -466,6 +484,9 @@ def lint_rounds(forms: Iterable[Instrument]) -> tuple[Finding, ...]:
                 if other is None or q.is_container:
                     continue
                 where = first.origin.get(q.name, first.form_id)
+                fields = _PANEL_FIELDS
+                if _round_constant(q, other):
+                    fields = tuple(f for f in fields if f != "calculation")
                 findings.extend(
                     Finding(
                         "panel_identical",
@@ -475,7 +496,7 @@ def lint_rounds(forms: Iterable[Instrument]) -> tuple[Finding, ...]:
                         q.name,
                         f"{field} differs between {first.round} and {second.round}",
                     )
-                    for field in _PANEL_FIELDS
+                    for field in fields
                     if getattr(q, field) != getattr(other, field)
                 )
                 if (
