@@ -464,9 +464,10 @@ def lint_rounds(forms: Iterable[Instrument]) -> tuple[Finding, ...]:
 
     Notes
     -----
-    A *round marker* is exempt: a ``calculate`` whose calculation is the quoted name of the
-    round it is in (``meta_round`` with ``'baseline'`` in the baseline form and ``'endline'``
-    in the endline form). It is defined once per round and records which form was filled in.
+    A *round marker* is the one exception: a ``calculate`` whose calculation is the quoted name
+    of the round it is in (``meta_round`` with ``'baseline'`` in the baseline form and
+    ``'endline'`` in the endline form). Its calculation may differ between rounds; its other
+    fields must still agree.
     """
     forms = list(forms)
     findings = []
@@ -478,9 +479,10 @@ def lint_rounds(forms: Iterable[Instrument]) -> tuple[Finding, ...]:
                 other = questions.get(q.name)
                 if other is None or q.is_container:
                     continue
-                if _round_marker(q, first.round) and _round_marker(other, second.round):
-                    continue
                 where = first.origin.get(q.name, first.form_id)
+                fields = _PANEL_FIELDS
+                if _round_marker(q, first.round) and _round_marker(other, second.round):
+                    fields = tuple(f for f in fields if f != "calculation")
                 findings.extend(
                     Finding(
                         "panel_identical",
@@ -490,7 +492,7 @@ def lint_rounds(forms: Iterable[Instrument]) -> tuple[Finding, ...]:
                         q.name,
                         f"{field} differs between {first.round} and {second.round}",
                     )
-                    for field in _PANEL_FIELDS
+                    for field in fields
                     if getattr(q, field) != getattr(other, field)
                 )
                 if (

@@ -234,3 +234,30 @@ def test_answer_keys_and_extra_columns_are_panel_fields():
     assert [f.message for f in lint_rounds([first, retagged])] == [
         "extra differs between pre and post"
     ]
+
+
+def test_round_markers_may_differ_but_derived_calculations_may_not():
+    def marker(value: str) -> Question:
+        return Question("round_marker", "calculate", calculation=value)
+
+    def derived(value: str) -> Question:
+        return Question("adult", "calculate", calculation=value)
+
+    def with_(*extra: Question, round_: str) -> Instrument:
+        module = CLEAN.questions[0]
+        return CLEAN.replace(
+            round=round_, questions=(module.replace(children=(*module.children, *extra)),)
+        )
+
+    baseline = with_(marker("'baseline'"), derived("${age} >= 18"), round_="baseline")
+    endline = with_(marker("'endline'"), derived("${age} >= 18"), round_="endline")
+    assert lint_rounds([baseline, endline]) == ()
+    # a calculation that uses answers is a derived panel variable: it must not drift
+    drifted = with_(marker("'endline'"), derived("${age} >= 16"), round_="endline")
+    findings = lint_rounds([baseline, drifted])
+    assert [(f.subject, f.message) for f in findings] == [
+        ("adult", "calculation differs between baseline and endline")
+    ]
+    # and a constant that becomes a derived value is a change too
+    became = with_(marker("${age}"), derived("${age} >= 18"), round_="endline")
+    assert [f.subject for f in lint_rounds([baseline, became])] == ["round_marker"]
