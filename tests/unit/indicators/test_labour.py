@@ -5,8 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from evaluation.indicators import IndicatorError, activity_calendar, labour_status
-from evaluation.indicators import transition_stage
+from evaluation.indicators import IndicatorError, activity_calendar, labour_status, transition_stage
 from tests.unit.indicators.conftest import NA, clean_rows
 
 # work_pay, temp_absent, return3m, search, available, study, enrolled
