@@ -28,13 +28,13 @@ SI = ["job_si__1", "job_si__2", "job_si__3", "job_si__4", "job_si__5", "job_si__
 
 def _si(*codes, dk=False, asked=True):
     if not asked:
-        return {c: NA for c in [*SI, "job_si__dont_know"]}
-    row = {c: 0 for c in SI}
+        return dict.fromkeys([*SI, "job_si__dont_know"], NA)
+    row = dict.fromkeys(SI, 0)
     for code in codes:
         row[f"job_si__{code}"] = 1
     row["job_si__dont_know"] = 1 if dk else 0
     if dk:
-        row.update({c: 0 for c in SI})
+        row.update(dict.fromkeys(SI, 0))
     if not codes and not dk:
         row["job_si__0"] = 1
     return row
