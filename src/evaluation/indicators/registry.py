@@ -195,7 +195,7 @@ _ROWS: tuple[Indicator, ...] = (
         "Formal job",
         "正规就业",
         "share",
-        "Employee with employer pension or medical contributions (fallback: paid annual and sick leave)",
+        "Employee with employer pension or medical contributions (else paid annual + sick leave)",
         ICLS21_INF,
     ),
     Indicator(
