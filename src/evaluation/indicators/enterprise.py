@@ -62,7 +62,7 @@ def enterprise_indicators(
         ``ent_green_practices`` dummies, ``ent_sat_apprentices`` (sat5) and
         ``ent_ilo_tools_used`` dummies.
     exclusive : dict, optional
-        select_multiple name -> option codes not counted (exclusive "none" options), read from
+        Option codes not counted in each select_multiple (exclusive "none" options), read from
         the instrument by :func:`evaluation.indicators.construct.construct_indicators`.
     satisfied_from : int, default 4
         Lowest satisfaction code counted as satisfied.

@@ -166,6 +166,24 @@ def _truncate(isco: pd.Series, digits: int) -> pd.Series:
     return text.where(text.str.len() >= digits).str[:digits]
 
 
+def _band(values: pd.Series, rule: str, weights: pd.Series | None = None) -> tuple[float, float]:
+    """Return the matched band of one group: lowest and highest mode, or mean -/+ 1 SD."""
+    if rule == "mode":
+        counts = (
+            values.value_counts() if weights is None else weights.groupby(values.to_numpy()).sum()
+        )
+        modes = counts.index[counts == counts.max()].astype(float)
+        return float(modes.min()), float(modes.max())
+    if weights is None:
+        m, s = float(values.mean()), float(values.std(ddof=1))
+    else:
+        w = weights.to_numpy(dtype=float)
+        v = values.to_numpy(dtype=float)
+        m = float(np.average(v, weights=w))
+        s = float(np.sqrt(np.average((v - m) ** 2, weights=w)))
+    return m - s, m + s
+
+
 def statistical_thresholds(
     isco: pd.Series,
     attained: pd.Series,
@@ -234,30 +252,12 @@ def statistical_thresholds(
     )
     usable = ref & codes.notna() & level.notna()
 
-    def band(values: pd.Series, weights: pd.Series | None = None) -> tuple[float, float]:
-        if rule == "mode":
-            counts = (
-                values.value_counts()
-                if weights is None
-                else weights.groupby(values.to_numpy()).sum()
-            )
-            modes = counts.index[counts == counts.max()].astype(float)
-            return float(modes.min()), float(modes.max())
-        if weights is None:
-            m, s = float(values.mean()), float(values.std(ddof=1))
-        else:
-            w = weights.to_numpy(dtype=float)
-            v = values.to_numpy(dtype=float)
-            m = float(np.average(v, weights=w))
-            s = float(np.sqrt(np.average((v - m) ** 2, weights=w)))
-        return m - s, m + s
-
     tables: dict[int, dict[str, tuple[int, float, float]]] = {}
     for d in range(digits, 0, -1):
         groups = _truncate(codes[usable], d)
         stats = {}
         for g, vals in level[usable].groupby(groups.to_numpy()):
-            lo, hi = band(vals)
+            lo, hi = _band(vals, rule)
             stats[str(g)] = (len(vals), lo, hi)
         tables[d] = stats
     ext: dict[str, tuple[float, float]] = {}
@@ -268,8 +268,10 @@ def statistical_thresholds(
             raise ConfigError(msg)
         ext_codes = external["isco"].astype("string").str.strip()
         for g, part in external.groupby(ext_codes.to_numpy()):
-            ext[str(g)] = band(
-                as_float(part["level"]).astype(float), as_float(part["weight"]).astype(float)
+            ext[str(g)] = _band(
+                as_float(part["level"]).astype(float),
+                rule,
+                as_float(part["weight"]).astype(float),
             )
     rows = []
     for code in codes:
@@ -492,6 +494,7 @@ def field_mismatch(
         fields_known = {p[0] for p in pairs}
 
         def matched(fv: float, code: str) -> bool:
+            """Whether a crosswalk row pairs the field with a prefix of the code."""
             return any((int(fv), code[:d]) in pairs for d in range(1, len(code) + 1))
 
         ok = specific & codes.notna() & f.isin(list(fields_known))
