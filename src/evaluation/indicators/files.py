@@ -21,7 +21,15 @@ import pandas as pd
 
 from evaluation.indicators._common import ConfigError
 
-__all__ = ["PACKAGED_TABLES", "read_table", "read_toml", "reference_table"]
+__all__ = [
+    "PACKAGED_TABLES",
+    "indicator_config",
+    "read_manual_coding",
+    "read_table",
+    "read_toml",
+    "reference_table",
+    "write_manual_coding",
+]
 
 #: Tables shipped with the package (file stem -> what it holds).
 PACKAGED_TABLES = {
@@ -148,3 +156,119 @@ def read_toml(path: str | os.PathLike[str], what: str) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as exc:
         msg = f"{what} {file}: not valid TOML ({exc})"
         raise ConfigError(msg) from exc
+
+
+def read_manual_coding(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Read the reviewed manual occupation-coding file (CSV, UTF-8).
+
+    Parameters
+    ----------
+    path : str or PathLike
+        The file; columns ``title_norm``, ``suggested``, ``decision``, ``coder``, ``date``,
+        ``reason`` (see :func:`evaluation.indicators.occupations.validate_manual_coding`).
+
+    Returns
+    -------
+    DataFrame
+        The table, all text, blanks as empty strings.
+
+    Raises
+    ------
+    ConfigError
+        When the file is missing.
+    """
+    file = pathlib.Path(path)
+    if not file.is_file():
+        msg = f"manual-coding file {file} not found"
+        raise ConfigError(msg)
+    return pd.read_csv(file, dtype=str, keep_default_na=False, encoding="utf-8")
+
+
+def write_manual_coding(table: pd.DataFrame, path: str | os.PathLike[str]) -> pathlib.Path:
+    """Write the manual-coding table (e.g. from ``uncoded_titles``) as UTF-8 CSV.
+
+    Parameters
+    ----------
+    table : DataFrame
+        The table to write.
+    path : str or PathLike
+        Destination; parent folders are created.
+
+    Returns
+    -------
+    pathlib.Path
+        The written file.
+    """
+    file = pathlib.Path(path)
+    file.parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(file, index=False, encoding="utf-8", lineterminator="\n")
+    return file
+
+
+def indicator_config(settings: dict[str, Any], base_dir: str | os.PathLike[str] = ".") -> Any:
+    """Build an :class:`~evaluation.indicators.construct.IndicatorConfig` from plan settings.
+
+    Parameters
+    ----------
+    settings : dict
+        The ``[indicators]`` table of the analysis plan. Table paths (``cpi``, ``min_wage``,
+        ``manual_coding``, ``keywords``, ``field_crosswalk``, ``stat_external``) are read
+        relative to ``base_dir``; ``wage`` holds :class:`~evaluation.indicators.jobs.WageRules`
+        fields; ``normative_overrides`` maps major groups to ``[min, max]`` or ``"excluded"``;
+        other keys are passed as they are.
+    base_dir : str or PathLike
+        Folder the paths are relative to.
+
+    Returns
+    -------
+    IndicatorConfig
+        The settings.
+
+    Raises
+    ------
+    ConfigError
+        For an unknown key, a missing file or a table without sources.
+    """
+    from evaluation.indicators.construct import IndicatorConfig
+    from evaluation.indicators.jobs import WageRules
+
+    base = pathlib.Path(base_dir)
+    tables = {
+        "cpi": ("year", "cpi"),
+        "min_wage": ("city", "year", "min_wage_month"),
+        "keywords": ("keyword", "isco08"),
+        "field_crosswalk": ("isced_field", "isco"),
+        "stat_external": ("isco", "level", "weight"),
+    }
+    known = set(IndicatorConfig.__dataclass_fields__) | {"wage"}
+    unknown = sorted(set(settings) - known)
+    if unknown:
+        msg = f"indicator settings: unknown keys {unknown}"
+        raise ConfigError(msg)
+    values: dict[str, Any] = {}
+    for key, value in settings.items():
+        if key in tables:
+            values[key] = read_table(base / value, tables[key], key)
+        elif key == "manual_coding":
+            values[key] = read_manual_coding(base / value)
+        elif key == "wage":
+            wage = dict(value)
+            if "brackets" in wage:
+                wage["brackets"] = {
+                    int(k): (float(v[0]), None if v[1] in (None, "") else float(v[1]))
+                    for k, v in wage["brackets"].items()
+                }
+            for pair in ("winsor",):
+                if pair in wage:
+                    wage[pair] = tuple(wage[pair])
+            values["wage_rules"] = WageRules(**wage)
+        elif key == "normative_overrides":
+            values[key] = {
+                int(k): None if v == "excluded" else (int(v[0]), int(v[1]))
+                for k, v in value.items()
+            }
+        elif key == "isced_overrides":
+            values[key] = {int(k): int(v) for k, v in value.items()}
+        else:
+            values[key] = value
+    return IndicatorConfig(**values)

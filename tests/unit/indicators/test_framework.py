@@ -90,3 +90,41 @@ def test_progress_table_by_hand():
     assert set(t2["status"]) == {"target missing"}
     empty = results_framework_table({}, fw)
     assert empty["status"].tolist() == ["no data"]
+
+
+def test_indicator_config_from_plan_settings(tmp_path):
+    from evaluation.indicators.files import (
+        indicator_config,
+        read_manual_coding,
+        write_manual_coding,
+    )
+
+    (tmp_path / "cpi.csv").write_text(
+        "year,cpi,source\n2025,100,SYNTHETIC demo\n", encoding="utf-8"
+    )
+    manual = pd.DataFrame(
+        [["车工", "7223", "7223", "LW", "2026-12-01", "lathe"]],
+        columns=["title_norm", "suggested", "decision", "coder", "date", "reason"],
+    )
+    write_manual_coding(manual, tmp_path / "coding" / "manual.csv")
+    assert read_manual_coding(tmp_path / "coding" / "manual.csv").equals(manual)
+    cfg = indicator_config(
+        {
+            "cpi": "cpi.csv",
+            "manual_coding": "coding/manual.csv",
+            "wage": {"winsor": [0.01, 0.99], "brackets": {"1": [0, 2000], "2": [2000, ""]}},
+            "normative_overrides": {"9": [0, 2]},
+            "stat_min_cell": 30,
+        },
+        tmp_path,
+    )
+    assert cfg.cpi["cpi"].tolist() == ["100"]
+    assert cfg.wage_rules.winsor == (0.01, 0.99)
+    assert cfg.wage_rules.brackets == {1: (0.0, 2000.0), 2: (2000.0, None)}
+    assert cfg.normative_overrides == {9: (0, 2)}
+    assert cfg.stat_min_cell == 30
+    with pytest.raises(ConfigError, match="unknown keys"):
+        indicator_config({"cpi_table": "x"}, tmp_path)
+    (tmp_path / "bad.csv").write_text("year,cpi,source\n2025,100,\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="no source"):
+        indicator_config({"cpi": "bad.csv"}, tmp_path)
