@@ -19,6 +19,7 @@ __all__ = [
     "as_float",
     "as_int",
     "binary",
+    "codes",
     "column",
     "reason",
     "require",
@@ -179,3 +180,23 @@ def binary(condition: pd.Series, defined: pd.Series, name: str | None = None) ->
     values = np.where(cond, 1.0, 0.0)
     out = pd.Series(values, index=condition.index, dtype="Float64", name=name)
     return out.mask(~ok)
+
+
+def codes(data: pd.DataFrame, name: str) -> pd.Series:
+    """Return a column as ``Int64`` codes, or all ``<NA>`` when the column is absent.
+
+    Parameters
+    ----------
+    data : DataFrame
+        Clean data.
+    name : str
+        The question.
+
+    Returns
+    -------
+    Series
+        ``Int64`` codes.
+    """
+    if name not in data.columns:
+        return pd.Series(pd.NA, index=data.index, dtype="Int64")
+    return as_int(data[name], name)

@@ -29,7 +29,7 @@ from evaluation.indicators.mismatch import (
     skills_mismatch,
 )
 from evaluation.indicators.occupations import code_industry, code_occupations
-from evaluation.indicators.registry import REGISTRY, Indicator
+from evaluation.indicators.registry import REGISTRY, Indicator, indicator_codebook
 from evaluation.indicators.skills import (
     answer_score,
     apprenticeship_indicators,
@@ -176,12 +176,7 @@ class IndicatorSet:
         DataFrame
             Name, labels, unit, definition, standard, level and kind.
         """
-        return pd.DataFrame(
-            [
-                {f: getattr(i, f) for f in Indicator.__dataclass_fields__}
-                for i in self.registry.values()
-            ]
-        )
+        return indicator_codebook(list(self.registry))
 
 
 def _forms(instruments: Instrument | Mapping | Iterable[Instrument] | None) -> list[Instrument]:

@@ -18,8 +18,8 @@ from evaluation.indicators._common import (
     ConfigError,
     IndicatorError,
     as_float,
-    as_int,
     binary,
+    codes,
     reason,
 )
 from evaluation.indicators.labour import EMPLOYEE_STATUSES, STABLE_CONTRACTS
@@ -52,14 +52,8 @@ FIVE_INSURANCES = (1, 2, 3, 4, 5)
 CONTRIBUTING_FAMILY_WORKER = 6
 
 
-def _code(data: pd.DataFrame, name: str) -> pd.Series:
-    if name not in data.columns:
-        return pd.Series(pd.NA, index=data.index, dtype="Int64")
-    return as_int(data[name], name)
-
-
 def _si(data: pd.DataFrame, key: object) -> pd.Series:
-    return _code(data, f"job_si__{key}")
+    return codes(data, f"job_si__{key}")
 
 
 def job_quality(data: pd.DataFrame, *, satisfied_from: int = 4) -> pd.DataFrame:
@@ -106,7 +100,7 @@ def job_quality(data: pd.DataFrame, *, satisfied_from: int = 4) -> pd.DataFrame:
     maternity) paid by the employer; missing when the answer is "don't know" or absent.
     **excess_hours**: usual weekly hours > 48 (ILO Decent Work Indicators).
     """
-    status = _code(data, "job_status")
+    status = codes(data, "job_status")
     has_job = status.notna()
     employee = status.isin(EMPLOYEE_STATUSES).fillna(False)
     family = status.eq(CONTRIBUTING_FAMILY_WORKER).fillna(False)
@@ -115,8 +109,8 @@ def job_quality(data: pd.DataFrame, *, satisfied_from: int = 4) -> pd.DataFrame:
     dk = _si(data, "dont_know").eq(1).fillna(False)
     known = (pension.notna() & medical.notna() & ~dk) | none_.eq(1).fillna(False)
     si_formal = (pension.eq(1) | medical.eq(1)).fillna(False) & known
-    paid = _code(data, "job_paid_leave")
-    sick = _code(data, "job_sick_leave")
+    paid = codes(data, "job_paid_leave")
+    sick = codes(data, "job_sick_leave")
     leave_yes = paid.eq(1).fillna(False) & sick.eq(1).fillna(False)
     leave_no = (paid.eq(0) | sick.eq(0)).fillna(False)
     by_leave = employee & ~known & (leave_yes | leave_no)
@@ -127,8 +121,8 @@ def job_quality(data: pd.DataFrame, *, satisfied_from: int = 4) -> pd.DataFrame:
     basis[by_leave] = "paid_leave"
     basis[family] = "family_worker"
 
-    written = _code(data, "job_contract_written")
-    ctype = _code(data, "job_contract_type")
+    written = codes(data, "job_contract_written")
+    ctype = codes(data, "job_contract_type")
     ge12_yes = employee & ctype.isin(STABLE_CONTRACTS).fillna(False)
     ge12_def = employee & (ctype.notna() | written.eq(0).fillna(False))
 
@@ -138,7 +132,7 @@ def job_quality(data: pd.DataFrame, *, satisfied_from: int = 4) -> pd.DataFrame:
     si_count = si_count.mask(dk | ~has_job)
 
     hours = as_float(data["job_hours_usual"]) if "job_hours_usual" in data else None
-    sat = _code(data, "job_sat_overall")
+    sat = codes(data, "job_sat_overall")
     out = pd.DataFrame(index=data.index)
     out["employee"] = binary(employee, has_job)
     out["formal_job"] = binary(formal_yes, formal_def)
@@ -147,7 +141,7 @@ def job_quality(data: pd.DataFrame, *, satisfied_from: int = 4) -> pd.DataFrame:
     )
     out["written_contract"] = binary(written.eq(1), employee & written.notna())
     out["contract_ge12m"] = binary(ge12_yes, ge12_def)
-    dispatch = _code(data, "job_dispatch")
+    dispatch = codes(data, "job_dispatch")
     out["dispatch"] = binary(dispatch.eq(1), employee & dispatch.notna())
     out["si_count"] = si_count
     for key, name in ((1, "si_pension"), (2, "si_medical"), (6, "housing_fund")):
@@ -155,7 +149,7 @@ def job_quality(data: pd.DataFrame, *, satisfied_from: int = 4) -> pd.DataFrame:
         out[name] = binary(v.eq(1), v.notna() & ~dk & has_job)
     out["paid_leave"] = binary(paid.eq(1), paid.notna() & has_job)
     out["sick_leave"] = binary(sick.eq(1), sick.notna() & has_job)
-    union = _code(data, "job_union")
+    union = codes(data, "job_union")
     out["union_member"] = binary(union.eq(1), union.notna() & has_job)
     if hours is not None:
         out["hours_usual"] = hours.mask(~has_job)
@@ -271,7 +265,7 @@ def wages(
         raise IndicatorError(msg)
     exact = as_float(data["job_wage"]).astype(float)
     why = reason(data, "job_wage")
-    bracket = _code(data, "job_wage_bracket")
+    bracket = codes(data, "job_wage_bracket")
     unknown_codes = sorted(set(bracket.dropna().astype(int)) - set(rules.brackets))
     if unknown_codes:
         msg = f"job_wage_bracket codes {unknown_codes} have no bounds in the wage rules"

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from evaluation.indicators._common import IndicatorError, as_int, binary, reason, require
+from evaluation.indicators._common import IndicatorError, as_int, binary, codes, reason, require
 
 __all__ = [
     "LF_STATUSES",
@@ -43,17 +43,11 @@ EMPLOYEE_STATUSES = (1, 2)
 STABLE_CONTRACTS = (1, 2)
 
 
-def _code(data: pd.DataFrame, name: str) -> pd.Series:
-    if name not in data.columns:
-        return pd.Series(pd.NA, index=data.index, dtype="Int64")
-    return as_int(data[name], name)
-
-
 def _employed(data: pd.DataFrame) -> pd.Series:
     """Employment in the reference week, as a nullable boolean."""
-    work = _code(data, "act_work_pay")
-    absent = _code(data, "act_temp_absent")
-    back = _code(data, "act_absent_return3m")
+    work = codes(data, "act_work_pay")
+    absent = codes(data, "act_temp_absent")
+    back = codes(data, "act_absent_return3m")
     back_dk = reason(data, "act_absent_return3m").eq("dont_know").fillna(False)
     yes = work.eq(1) | (work.eq(0) & absent.eq(1) & back.eq(1))
     no = work.eq(0) & (absent.eq(0) | (absent.eq(1) & (back.eq(0) | back_dk)))
@@ -65,8 +59,8 @@ def _employed(data: pd.DataFrame) -> pd.Series:
 
 def _in_education(data: pd.DataFrame) -> pd.Series:
     """In education or training in the last four weeks (M3 enrolment or M4 study item)."""
-    study = _code(data, "act_study_4wk")
-    enrolled = _code(data, "edu_enrolled")
+    study = codes(data, "act_study_4wk")
+    enrolled = codes(data, "edu_enrolled")
     yes = study.eq(1).fillna(False) | enrolled.eq(1).fillna(False)
     no = study.eq(0).fillna(False) & ~enrolled.eq(1).fillna(False)
     out = pd.Series(pd.NA, index=data.index, dtype="boolean")
@@ -117,8 +111,8 @@ def labour_status(data: pd.DataFrame) -> pd.DataFrame:
     """
     require(data, _STATUS_ITEMS, "labour_status")
     employed = _employed(data)
-    search = _code(data, "act_search_4wk")
-    available = _code(data, "act_available_2wk")
+    search = codes(data, "act_search_4wk")
+    available = codes(data, "act_available_2wk")
     not_emp = employed.eq(False).fillna(False)
     unemp_yes = not_emp & search.eq(1).fillna(False) & available.eq(1).fillna(False)
     unemp_no = employed.eq(True).fillna(False) | (
@@ -198,11 +192,11 @@ def transition_stage(
     require(data, _STATUS_ITEMS, "transition_stage")
     st = labour_status(data) if status is None else status
     employed = st["employed"]
-    job_status = _code(data, "job_status")
-    contract = _code(data, "job_contract_type")
-    sat = _code(data, "job_sat_overall")
-    available = _code(data, "act_available_2wk")
-    search = _code(data, "act_search_4wk")
+    job_status = codes(data, "job_status")
+    contract = codes(data, "job_contract_type")
+    sat = codes(data, "job_sat_overall")
+    available = codes(data, "act_available_2wk")
+    search = codes(data, "act_search_4wk")
     stable = job_status.isin(EMPLOYEE_STATUSES) & contract.isin(STABLE_CONTRACTS)
     stable = stable.fillna(False)
     not_stable = (
@@ -214,8 +208,8 @@ def transition_stage(
     emp = employed.eq(1).fillna(False)
     not_emp = employed.eq(0).fillna(False)
     if plans_column is not None:
-        plans = _code(data, plans_column).eq(1)
-        plans_known = _code(data, plans_column).notna()
+        plans = codes(data, plans_column).eq(1)
+        plans_known = codes(data, plans_column).notna()
     else:
         plans = search.eq(1)
         plans_known = search.notna()
