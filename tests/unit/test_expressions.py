@@ -595,9 +595,9 @@ def say(source: str, language: str = "en") -> str:
 def test_describe_skip_instructions():
     source = "${dem_sex} = 2 and ${age} >= 16"
     assert say(source) == 'Sex (dem_sex) is "Female" and Age (age) is at least 16'
-    assert say(source, "zh") == "性别(dem_sex)为“女” 且 年龄(age) 大于或等于 16"
+    assert say(source, "zh") == "性别（dem_sex）为“女” 且 年龄（age） 大于或等于 16"
     assert say("selected(${q}, '3')") == '"Option 3 label" is selected in Q (q)'
-    assert say("selected(${q}, '3')", "zh") == "Q(q)中选择了“选项三”"
+    assert say("selected(${q}, '3')", "zh") == "Q（q）中选择了“选项三”"
     assert say("not(selected(${q}, '3'))") == '"Option 3 label" is not selected in Q (q)'
     assert say(". >= 0 and . <= 100") == "the answer is between 0 and 100"
     assert say(". >= 0 and . <= 100", "zh") == "本题答案 在 0 到 100 之间"

@@ -22,7 +22,7 @@ _BACKCHECKER = {
 }
 _BACKCHECKER_HINT = {
     "en": "Your own code, e.g. B003",
-    "zh": "请输入您的复核员编号,例如 B003",
+    "zh": "请输入您的复核员编号，例如 B003",
 }
 
 

@@ -38,7 +38,7 @@ CODEBOOK_COLUMNS = (
     "source",
 )
 
-DRAFT_STATUS = "Draft pending field pre-test / 草稿:待实地预调查"
+DRAFT_STATUS = "Draft pending field pre-test / 草稿：待实地预调查"
 
 
 def status_line(form: Instrument) -> str:
@@ -56,7 +56,7 @@ def status_line(form: Instrument) -> str:
         then ``"Pre-tested: <record>"``.
     """
     pretest = dict(form.settings).get("pretest")
-    return f"Pre-tested / 已预调查: {pretest}" if pretest else DRAFT_STATUS
+    return f"Pre-tested / 已预调查：{pretest}" if pretest else DRAFT_STATUS
 
 
 def labeller(

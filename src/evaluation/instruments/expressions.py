@@ -2382,7 +2382,7 @@ class _Speaker:
         label = self.question_label(name) if self.question_label else None
         if not label:
             return name
-        return f"{label}({name})" if self.zh else f"{label} ({name})"
+        return f"{label}\uff08{name}\uff09" if self.zh else f"{label} ({name})"
 
     def subject_name(self, node: Any) -> str | None:
         return node.name if isinstance(node, _Ref | _Path) else None
@@ -2527,7 +2527,7 @@ def describe(
     -------
     str
         The expression in words, for example ``Sex (dem_sex) is "Female" and Age (age) is at
-        least 16`` or ``性别(dem_sex)为“女” 且 年龄(age) 大于或等于 16``. Ranges
+        least 16`` or ``性别（dem_sex）为“女” 且 年龄（age） 大于或等于 16``. Ranges
         (``. >= 0 and . <= 100``) read "the answer is between 0 and 100"; anything else is
         rendered term by term (operators in words, other functions by name), never dropping a
         term. The empty expression gives ``''``.

@@ -33,6 +33,7 @@ from evaluation.instruments.model import (
     Question,
     Text,
     full_constraint,
+    language_code,
 )
 
 __all__ = ["RULES", "Finding", "check_instruments", "lint_instrument", "lint_rounds"]
@@ -87,6 +88,10 @@ RULES: dict[str, tuple[str, str]] = {
     "label_missing": ("error", "every question and note has a label"),
     "translation_missing": ("error", "every text is given in every language of the form"),
     "whitespace": ("warning", "no spaces around names, codes and texts"),
+    "chinese_typography": (
+        "warning",
+        "Chinese texts use full-width punctuation and no spaces between Chinese characters",
+    ),
     "list_missing": ("error", "selects use choice lists that exist"),
     "list_unused": ("warning", "every choice list is used"),
     "list_empty": ("error", "choice lists have options"),
@@ -179,6 +184,31 @@ def _check_names(c: _Collector, rows: Sequence[tuple[Question, tuple[Question, .
             )
 
 
+_CJK = "\u3400-\u9fff"
+_CHINESE_TYPOGRAPHY = (
+    (
+        re.compile(f"[{_CJK}][,?!;:()]|[,?!;:()][{_CJK}]"),
+        "ASCII punctuation next to a Chinese character (use ，？！；：（）)",
+    ),
+    (re.compile(f"[{_CJK}] +[{_CJK}]"), "a space between two Chinese characters"),
+)
+
+
+def _typography(c: _Collector, subject: str, field: str, text: Text, origin: str | None) -> None:
+    for tag, value in text.items:
+        if not (language_code(tag) or tag).startswith("zh"):
+            continue
+        for pattern, problem in _CHINESE_TYPOGRAPHY:
+            found = pattern.search(value)
+            if found:
+                c.add(
+                    "chinese_typography",
+                    subject,
+                    f"{field} ({tag}) has {problem}: ...{found.group(0)}...",
+                    origin_key=origin,
+                )
+
+
 def _check_texts(c: _Collector, rows: Sequence[tuple[Question, tuple[Question, ...]]]) -> None:
     languages = c.form.languages
     for q, _ in rows:
@@ -192,8 +222,16 @@ def _check_texts(c: _Collector, rows: Sequence[tuple[Question, tuple[Question, .
                 for tag, value in text.items:
                     if value != value.strip():
                         c.add("whitespace", q.name, f"{field} ({tag}) has surrounding spaces")
+                _typography(c, q.name, field, text, None)
     for cl in c.form.choice_lists:
         for choice in cl.choices:
+            _typography(
+                c,
+                f"list {cl.name!r} option {choice.name!r}",
+                "label",
+                choice.label,
+                f"list:{cl.name}",
+            )
             missing = [t for t in languages if not choice.label.get(t)]
             if missing and (choice.label or not choice.get("image")):
                 c.add(

@@ -95,13 +95,13 @@ class _Printer:
         parts = []
         if q.value_range is not None:
             low, high = (format_number(v) for v in q.value_range)
-            parts.append(f"Valid answers / 有效范围: {low} – {high}")
+            parts.append(f"Valid answers / 有效范围：{low} – {high}")
         if q.soft_range is not None:
             low, high = (format_number(v) for v in q.soft_range)
-            parts.append(f"check if outside / 超出时请核实: {low} – {high}")
+            parts.append(f"check if outside / 超出时请核实：{low} – {high}")
         if q.special:
             parts.append(
-                "also / 另可填: "
+                "also / 另可填："
                 + ", ".join(
                     f"{self.codes[k].value} = {self.codes[k].label.get('en')} / "
                     f"{self.codes[k].label.get('zh')}"
@@ -110,7 +110,7 @@ class _Printer:
                 )
             )
         if q.constraint and not q.is_select:
-            parts.append("condition / 条件: " + self.words(q.constraint, "en"))
+            parts.append("condition / 条件：" + self.words(q.constraint, "en"))
         line = "" if q.is_select or q.type == "note" else "<div>______________________</div>"
         return line + "".join(f'<div class="range">{_esc(p)}</div>' for p in parts)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pathlib
-import re
 import textwrap
 
 import pytest
@@ -86,37 +85,3 @@ def project_forms():
 
     root = pathlib.Path(__file__).resolve().parents[3]
     return read_instruments(root / "surveys")
-
-
-_CJK = r"[\u3400-\u9fff]"
-_CHINESE_PROBLEMS = {
-    "ASCII punctuation next to a Chinese character": re.compile(
-        rf"{_CJK}[,?!;:()]|[,?!;:()]{_CJK}"
-    ),
-    "space between two Chinese characters": re.compile(rf"{_CJK} +{_CJK}"),
-}
-
-
-def chinese_text_problems(form) -> list[str]:
-    """Typography problems in a form's Chinese texts (questions and choices), one line each.
-
-    Standard Chinese uses full-width punctuation; a space between two Chinese characters is
-    almost always a YAML line fold (``>-``) rather than an intended space.
-    """
-    texts = []
-    for q, _ in form.walk():
-        for field in ("label", "hint", "constraint_message", "required_message"):
-            value = getattr(q, field).get("zh")
-            if value:
-                texts.append((f"{q.name}.{field}", value))
-    for cl in form.choice_lists:
-        for choice in cl.choices:
-            value = choice.label.get("zh")
-            if value:
-                texts.append((f"list {cl.name} option {choice.name}", value))
-    return [
-        f"{where}: {problem}: {value!r}"
-        for where, value in texts
-        for problem, pattern in _CHINESE_PROBLEMS.items()
-        if pattern.search(value)
-    ]

@@ -14,9 +14,8 @@ import pytest
 from evaluation.instruments.build import build_outputs
 from evaluation.instruments.codebook import DRAFT_STATUS, codebook_markdown
 from evaluation.instruments.expressions import holds
+from evaluation.instruments.lint import lint_instrument
 from evaluation.instruments.model import full_constraint
-
-from .conftest import chinese_text_problems
 
 PHASES = ("pre", "post", "followup")
 
@@ -220,7 +219,7 @@ def test_no_direct_identifiers_and_draft_outputs(forms):
     for form in forms.values():
         assert [q.name for q in form.all_questions() if q.pii == "direct"] == []
         assert DRAFT_STATUS in codebook_markdown(form)
-        assert chinese_text_problems(form) == []
+        assert [f for f in lint_instrument(form) if f.rule == "chinese_typography"] == []
     files = build_outputs({("capacity", p): form for p, form in forms.items()})
     for phase in PHASES:
         assert f"qall2_capacity_{phase}.xlsx" in files

@@ -14,9 +14,8 @@ from evaluation.instruments.backcheck import backcheck_instrument
 from evaluation.instruments.build import build_outputs
 from evaluation.instruments.codebook import DRAFT_STATUS, codebook_markdown
 from evaluation.instruments.expressions import holds, parse
+from evaluation.instruments.lint import lint_instrument
 from evaluation.instruments.model import full_constraint
-
-from .conftest import chinese_text_problems
 
 ROUNDS = ("baseline", "endline")
 
@@ -348,7 +347,7 @@ def test_pii_flags_and_backcheck_form(forms):
 def test_outputs_are_drafts_with_backcheck_forms(forms):
     for form in forms.values():
         assert DRAFT_STATUS in codebook_markdown(form)
-        assert chinese_text_problems(form) == []
+        assert [f for f in lint_instrument(form) if f.rule == "chinese_typography"] == []
     files = build_outputs({("enterprise", r): form for r, form in forms.items()})
     for round_name in ROUNDS:
         for suffix in (".xlsx", ".codebook.md", ".codebook.csv", ".html"):

@@ -6,6 +6,7 @@ import pytest
 
 from evaluation.instruments.errors import InstrumentError
 from evaluation.instruments.files import read_instruments
+from evaluation.instruments.lint import check_instruments
 
 from .conftest import INSTRUMENT, LISTS, MODULE, write_surveys
 
@@ -32,8 +33,17 @@ def test_mini_definition_builds_both_rounds(mini_surveys):
 
 
 def test_project_instruments_build_and_lint_clean(project_forms):
-    assert ("apprentice", "baseline") in project_forms
-    assert ("apprentice", "endline") in project_forms
+    assert set(project_forms) == {
+        ("apprentice", "baseline"),
+        ("apprentice", "endline"),
+        ("enterprise", "baseline"),
+        ("enterprise", "endline"),
+        ("capacity", "pre"),
+        ("capacity", "post"),
+        ("capacity", "followup"),
+    }
+    # no error and no warning either (Chinese typography, unused lists...)
+    assert check_instruments(project_forms) == ()
 
 
 def _broken(tmp_path, **files):

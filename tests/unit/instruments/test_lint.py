@@ -11,7 +11,7 @@ EN, ZH = "English (en)", "Chinese (zh)"
 
 
 def T(en: str, zh: str | None = None) -> Text:
-    return Text(((EN, en), (ZH, zh if zh is not None else en + "(中)")))
+    return Text(((EN, en), (ZH, zh if zh is not None else en + "（中）")))
 
 
 CODES = (
@@ -74,6 +74,7 @@ BROKEN = {
     "label_missing": form(q("age", label=Text()), lists=(YES_NO,)),
     "translation_missing": form(q("age", hint=Text(((EN, "years"),))), lists=(YES_NO,)),
     "whitespace": form(q("age", label=T("Age ", "年龄")), lists=(YES_NO,)),
+    "chinese_typography": form(q("age", label=T("Age?", "您的年龄" + "?")), lists=(YES_NO,)),
     "list_missing": form(q("works", "select_one", list_name="yesno"), lists=(YES_NO,)),
     "list_unused": form(q("age"), lists=(YES_NO,)),
     "list_empty": form(

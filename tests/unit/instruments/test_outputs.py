@@ -30,7 +30,7 @@ def test_codebook_rows_describe_every_variable(baseline):
     assert "meta_consent_note" not in rows  # notes hold no data
     hukou = rows["dem_hukou_type"]
     assert hukou["module"] == "demographics"
-    assert hukou["label_zh"] == "您现在的户口性质是?"
+    assert hukou["label_zh"] == "您现在的户口性质是？"
     assert hukou["choices"].startswith("1=Agricultural hukou / 农业户口 | 2=")
     assert hukou["choices"].endswith("-99=Don't know / 不知道")
     birth = rows["dem_birth_year"]
@@ -56,7 +56,7 @@ def test_codebook_files(baseline):
     recorded = baseline.replace(
         settings=(*baseline.settings, ("pretest", "2026-12-03, Tianjin, 12 interviews"))
     )
-    assert "Pre-tested / 已预调查: 2026-12-03, Tianjin" in codebook_markdown(recorded)
+    assert "Pre-tested / 已预调查：2026-12-03, Tianjin" in codebook_markdown(recorded)
 
 
 def test_printable_form_is_self_contained_and_bilingual(baseline):
@@ -65,11 +65,11 @@ def test_printable_form_is_self_contained_and_bilingual(baseline):
     assert "<script" not in page
     assert "src=" not in page  # nothing external to fetch
     assert "href=" not in page
-    assert "您看东西是否有困难(即使戴眼镜)?" in page
+    assert "您看东西是否有困难（即使戴眼镜）？" in page
     assert "Do you have difficulty seeing, even if wearing glasses?" in page
     assert "Ask only if:" in page
     assert "仅当以下条件成立时提问" in page
-    assert "Valid answers / 有效范围: 1955 – 2012" in page
+    assert "Valid answers / 有效范围：1955 – 2012" in page
     assert "Draft pending field pre-test" in page
     assert "[dem_hukou_type]" in page
     assert page == printable_html(baseline)
