@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import formulaic
 import numpy as np
 import pandas as pd
+from scipy.special import expit
 
 from evaluation.estimation.balance import balance_table
 
@@ -159,7 +160,9 @@ def _logit_newton(
     beta = np.zeros(X.shape[1])
     for _ in range(_NEWTON_MAXITER):
         eta = X @ beta
-        p = 1.0 / (1.0 + np.exp(-eta))
+        if np.max(np.abs(eta)) > 2 * _SEPARATION_ETA:
+            break
+        p = expit(eta)
         grad = X.T @ (s * (t - p))
         info = (X * (s * p * (1 - p))[:, None]).T @ X
         try:
@@ -180,7 +183,7 @@ def _logit_newton(
             "covariate levels that only one arm has, or restrict the sample to common support"
         )
         raise SeparationError(msg)
-    p = 1.0 / (1.0 + np.exp(-eta))
+    p = expit(eta)
     info = (X * (s * p * (1 - p))[:, None]).T @ X
     return beta, np.linalg.inv(info)
 
@@ -269,7 +272,7 @@ def fit_propensity(
         msg = f"propensity-score design {names} is collinear (rank {rank} < {X.shape[1]})"
         raise ValueError(msg)
     beta, cov = _logit_newton(X, t, s, names)
-    score = pd.Series(1.0 / (1.0 + np.exp(-(X @ beta))), index=frame.index, name="pscore")
+    score = pd.Series(expit(X @ beta), index=frame.index, name="pscore")
     return PropensityScore(
         score=score,
         treatment=treatment,

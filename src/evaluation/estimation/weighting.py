@@ -17,6 +17,7 @@ from typing import Any
 import formulaic
 import numpy as np
 import pandas as pd
+from scipy.special import expit
 
 from evaluation.estimation._moments import (
     bootstrap_summary,
@@ -238,7 +239,7 @@ def _estimate(p: _Prepared, estimand: str, normalized: bool, augmented: bool) ->
     def scores_of(theta: np.ndarray) -> np.ndarray:
         if not p.estimated:
             return score.score.to_numpy()
-        return 1.0 / (1.0 + np.exp(-(score.X @ theta[layout.gamma])))
+        return expit(score.X @ theta[layout.gamma])
 
     def psi(theta: np.ndarray) -> np.ndarray:
         e = scores_of(theta)
