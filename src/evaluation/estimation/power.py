@@ -143,7 +143,7 @@ def _standard_error(
     cv: float,
     variance_factor: float,
 ) -> float:
-    """Return the standard error of the difference in means in SD units (Bloom 1995 with extensions)."""
+    """Return the SE of the difference in means in SD units (Bloom 1995, extended)."""
     if not 0 <= attrition < 1:
         msg = f"attrition must lie in [0, 1); got {attrition}"
         raise ValueError(msg)
@@ -597,7 +597,7 @@ def simulate_power(
     true_effect: float | None = None,
     seed: int | np.random.Generator | None = None,
 ) -> pd.DataFrame:
-    r"""Estimate power, bias and coverage by simulation, for any data-generating process and estimator.
+    r"""Estimate power, bias and coverage by simulation for any data-generating process.
 
     Parameters
     ----------
