@@ -140,7 +140,7 @@ def match_units(
     ties: str = "first",
     weights: str | None = None,
 ) -> Matching:
-    """Match units of one arm to their nearest neighbours in the other.
+    r"""Match units of one arm to their nearest neighbours in the other.
 
     Parameters
     ----------
@@ -188,7 +188,7 @@ def match_units(
     Notes
     -----
     Weights (Abadie & Imbens 2006, :math:`K` form): a matched focal unit :math:`i` gets
-    :math:`s_i`; a unit :math:`j` used as a match gets :math:`\\sum_{i: j \\in J(i)} s_i/|J(i)|`
+    :math:`s_i`; a unit :math:`j` used as a match gets :math:`\sum_{i: j \in J(i)} s_i/|J(i)|`
     (plus its own :math:`s_j` when it is itself a matched focal unit, for the ATE). Each
     arm's weights then sum to the focal units' total weight, so the weighted difference in
     means is the matching estimator.
@@ -267,6 +267,7 @@ def _abadie_imbens(
     outcome: str,
     treatment: str,
     matching: Matching,
+    *,
     coords: np.ndarray,
     effect: float,
     variance_neighbors: int,
@@ -428,8 +429,8 @@ def match_effect(
     focal = matching.pairs.drop_duplicates("focal")
     extra = {
         "estimand": estimand,
-        "n_matched_focal": int(len(focal)),
-        "n_unmatched_focal": int(len(matching.unmatched)),
+        "n_matched_focal": len(focal),
+        "n_unmatched_focal": len(matching.unmatched),
         "n_matched_treated": int(focal["focal_treated"].sum()),
         "n_matched_control": int((~focal["focal_treated"]).sum()),
         "n_used_as_match": int(matching.pairs["match"].nunique()),
@@ -458,9 +459,9 @@ def match_effect(
         outcome,
         treatment,
         matching,
-        coords,
-        fitted.effect,
-        variance_neighbors,
+        coords=coords,
+        effect=fitted.effect,
+        variance_neighbors=variance_neighbors,
     )
     pvalue, lower, upper = t_inference(fitted.effect, std_error, math.inf, level)
     notes.append(
