@@ -148,6 +148,7 @@ def _estimates(
     data: pd.DataFrame,
     y: np.ndarray,
     design: SurveyDesign,
+    *,
     domain: str | None,
     kind: str,
     level: float,
@@ -244,7 +245,7 @@ def survey_mean(
     variables = [variables] if isinstance(variables, str) else list(variables)
     frames = []
     for v in variables:
-        rows = _estimates(data, _values(data, v), design, domain, "mean", level)
+        rows = _estimates(data, _values(data, v), design, domain=domain, kind="mean", level=level)
         frames.append(pd.DataFrame(rows).assign(variable=v, statistic="mean"))
     return _tidy(frames, domain)
 
@@ -285,7 +286,7 @@ def survey_total(
     variables = [variables] if isinstance(variables, str) else list(variables)
     frames = []
     for v in variables:
-        rows = _estimates(data, _values(data, v), design, domain, "total", level)
+        rows = _estimates(data, _values(data, v), design, domain=domain, kind="total", level=level)
         frames.append(pd.DataFrame(rows).assign(variable=v, statistic="total"))
     return _tidy(frames, domain)
 
@@ -330,7 +331,7 @@ def survey_proportion(
     frames = []
     for category in sorted(pd.unique(values.dropna())):
         y = np.where(observed, (values == category).astype(float), np.nan)
-        rows = _estimates(data, y, design, domain, "mean", level)
+        rows = _estimates(data, y, design, domain=domain, kind="mean", level=level)
         frames.append(
             pd.DataFrame(rows).assign(variable=variable, level=category, statistic="proportion")
         )
