@@ -100,7 +100,7 @@ def t_inference(effect: float, se: float, df: float, level: float) -> tuple[floa
     Returns
     -------
     tuple of float
-        p-value, lower and upper bound.
+        The p-value, lower and upper bound.
     """
     if not 0 < level < 1:
         msg = f"level must lie strictly between 0 and 1; got {level!r}"

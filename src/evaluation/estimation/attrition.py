@@ -373,10 +373,10 @@ def imbens_manski_interval(
     width = max(upper - lower, 0.0)
     scale = max(se_lower, se_upper)
 
-    def gap(c: float) -> float:
+    def _gap(c: float) -> float:
         return stats.norm.cdf(c + width / scale) - stats.norm.cdf(-c) - level
 
-    c = optimize.brentq(gap, 0.0, float(stats.norm.ppf(0.5 + level / 2)) + 1e-9)
+    c = optimize.brentq(_gap, 0.0, float(stats.norm.ppf(0.5 + level / 2)) + 1e-9)
     return lower - c * se_lower, upper + c * se_upper
 
 

@@ -381,12 +381,12 @@ def mde_table(
         M), ``mde`` and the scalar inputs.
     """
 
-    def listed(v: Any) -> list:
+    def _listed(v: Any) -> list:
         return list(v) if isinstance(v, Sequence | np.ndarray | pd.Series) else [v]
 
     rows = []
     kind = kw.get("multiplier", "t")
-    for j, n, rho in itertools.product(listed(n_clusters), listed(cluster_size), listed(icc)):
+    for j, n, rho in itertools.product(_listed(n_clusters), _listed(cluster_size), _listed(icc)):
         rows.append(
             {
                 **kw,

@@ -86,7 +86,13 @@ class PropensityScore:
 
     @property
     def nobs(self) -> int:
-        """Rows the score was fitted on."""
+        """Rows the score was fitted on.
+
+        Returns
+        -------
+        int
+            The number of rows of ``score``.
+        """
         return len(self.score)
 
     def linear_predictor(self) -> pd.Series:

@@ -52,7 +52,12 @@ from evaluation.estimation.survey import (
     survey_proportion,
     survey_total,
 )
-from evaluation.estimation.weighting import aipw_effect, attach_balancing_weights, ipw_effect
+from evaluation.estimation.weighting import (
+    aipw_effect,
+    attach_balancing_weights,
+    ipw_effect,
+    weighted_did,
+)
 
 __all__ = [
     "LeeBounds",
@@ -99,4 +104,5 @@ __all__ = [
     "survey_proportion",
     "survey_total",
     "trim_propensity",
+    "weighted_did",
 ]
