@@ -463,88 +463,126 @@ class LeeBounds:
         return pd.DataFrame([row])
 
 
-def _trimmed_means(y: np.ndarray, s: np.ndarray, p: float, trimming: str) -> tuple[float, float]:
-    """Means of ``y`` after trimming a share ``p`` from above (low) and from below (high)."""
+def _order_statistic(values: np.ndarray, cum: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """Return the ``k``-th (0-based) smallest of the multiset ``values`` (cumulative ``cum``)."""
+    return values[np.searchsorted(cum, k, side="right")]
+
+
+def _kept_mean(values: np.ndarray, mass: np.ndarray, keep: float) -> float:
+    """Mean of the first ``keep`` units of mass of sorted ``values`` (boundary split)."""
+    cum = np.cumsum(mass)
+    part = np.clip(keep - (cum - mass), 0.0, mass)
+    return float(np.sum(part * values) / keep)
+
+
+def _trimmed_means(
+    values: np.ndarray, count: np.ndarray, mass: np.ndarray, p: float, trimming: str
+) -> tuple[float, float]:
+    """Means after trimming a share ``p`` from above (low) and from below (high).
+
+    ``values`` are sorted; ``count`` is each value's multiplicity (1, or bootstrap counts)
+    and ``mass`` its survey-weighted multiplicity (``fractional`` only).
+    """
     if p <= 0:
-        mean = float(np.average(y, weights=s))
+        mean = float(np.sum(mass * values) / mass.sum())
         return mean, mean
-    if trimming == "quantile":
-        q_hi, q_lo = np.quantile(y, [1 - p, p])
-        return float(y[y <= q_hi].mean()), float(y[y >= q_lo].mean())
-    order = np.argsort(y, kind="stable")
-    ys, ss = y[order], s[order]
+    if trimming == "fractional":
+        keep = (1 - p) * mass.sum()
+        return _kept_mean(values, mass, keep), _kept_mean(values[::-1], mass[::-1], keep)
+    m = int(count.sum())
     if trimming == "order":
-        k = math.floor(p * ys.size)
-        return float(ys[: ys.size - k].mean()), float(ys[k:].mean())
-    total = ss.sum()
-    keep = (1 - p) * total
-
-    def kept_mean(values: np.ndarray, w: np.ndarray) -> float:
-        cum = np.cumsum(w)
-        part = np.clip(keep - (cum - w), 0.0, w)
-        return float(np.sum(part * values) / keep)
-
-    return kept_mean(ys, ss), kept_mean(ys[::-1], ss[::-1])
-
-
-def _lee_point(
-    y: np.ndarray,
-    t: np.ndarray,
-    r: np.ndarray,
-    s: np.ndarray,
-    cells: np.ndarray,
-    *,
-    trimming: str,
-) -> dict:
-    """Compute basic (one cell) or tightened Lee bounds on arrays."""
-    n_cells = int(cells.max()) + 1 if cells.size else 1
-    q = {}
-    for arm in (0, 1):
-        in_arm = t == arm
-        q[arm] = float(np.sum(s[in_arm] * r[in_arm]) / np.sum(s[in_arm]))
-    direction = 1 if q[1] >= q[0] else 0
-    hi, lo = direction, 1 - direction
-    share = (q[hi] - q[lo]) / q[hi]
-    obs = r == 1
-    naive = float(
-        np.average(y[obs & (t == 1)], weights=s[obs & (t == 1)])
-        - np.average(y[obs & (t == 0)], weights=s[obs & (t == 0)])
+        keep = m - math.floor(p * m)
+        return _kept_mean(values, count, keep), _kept_mean(values[::-1], count[::-1], keep)
+    cum = np.cumsum(count)
+    quantiles = []
+    for q in (1 - p, p):  # type-7 quantile of the expanded sample
+        h = (m - 1) * q
+        k = np.array([math.floor(h), math.ceil(h)])
+        lo, hi = _order_statistic(values, cum, k)
+        quantiles.append(lo + (h - k[0]) * (hi - lo))
+    below = values <= quantiles[0]
+    above = values >= quantiles[1]
+    return (
+        float(np.sum(count[below] * values[below]) / count[below].sum()),
+        float(np.sum(count[above] * values[above]) / count[above].sum()),
     )
-    lower_mean = upper_mean = 0.0
-    other_mean = 0.0
-    rows = []
-    violated = 0
-    total_other = float(np.sum(s[obs & (t == lo)]))
+
+
+@dataclass(frozen=True)
+class _LeeData:
+    """One outcome's arrays with the observed rows of each cell and arm sorted by outcome."""
+
+    y: np.ndarray
+    t: np.ndarray
+    r: np.ndarray
+    s: np.ndarray
+    cells: np.ndarray
+    n_cells: int
+    sorted_rows: dict
+
+
+def _lee_data(y, t, r, s, cells) -> _LeeData:
+    n_cells = int(cells.max()) + 1 if cells.size else 1
+    observed = r == 1
+    sorted_rows = {}
     for c in range(n_cells):
-        in_cell = cells == c
-        qc = {}
         for arm in (0, 1):
-            mask = in_cell & (t == arm)
-            qc[arm] = float(np.sum(s[mask] * r[mask]) / np.sum(s[mask]))
-        trimmed = in_cell & obs & (t == hi)
-        other = in_cell & obs & (t == lo)
-        pc = (qc[hi] - qc[lo]) / qc[hi]
+            rows = np.nonzero((cells == c) & (t == arm) & observed)[0]
+            sorted_rows[c, arm] = rows[np.argsort(y[rows], kind="stable")]
+    return _LeeData(y, t, r, s, cells, n_cells, sorted_rows)
+
+
+def _lee_point(d: _LeeData, counts: np.ndarray, *, trimming: str, details: bool) -> dict:
+    """Compute basic (one cell) or tightened Lee bounds; ``counts`` are row multiplicities."""
+    cs = counts * d.s
+    seen = {
+        arm: np.bincount(d.cells[d.t == arm], weights=(cs * d.r)[d.t == arm], minlength=d.n_cells)
+        for arm in (0, 1)
+    }
+    total = {
+        arm: np.bincount(d.cells[d.t == arm], weights=cs[d.t == arm], minlength=d.n_cells)
+        for arm in (0, 1)
+    }
+    q = {arm: float(seen[arm].sum() / total[arm].sum()) for arm in (0, 1)}
+    hi = 1 if q[1] >= q[0] else 0
+    lo = 1 - hi
+    share = (q[hi] - q[lo]) / q[hi]
+    means = {}
+    for arm in (0, 1):
+        rows = np.concatenate([d.sorted_rows[c, arm] for c in range(d.n_cells)])
+        means[arm] = float(np.sum(cs[rows] * d.y[rows]) / cs[rows].sum())
+    naive = means[1] - means[0]
+    qc = {arm: seen[arm] / total[arm] for arm in (0, 1)}
+    other_total = seen[lo].sum()
+    lower_mean = upper_mean = other_mean = 0.0
+    violated = 0
+    rows_out = []
+    for c in range(d.n_cells):
+        trimmed = d.sorted_rows[c, hi]
+        other = d.sorted_rows[c, lo]
+        pc = (qc[hi][c] - qc[lo][c]) / qc[hi][c]
         if pc < 0:
             violated += 1
             pc = 0.0
-        low_c, high_c = _trimmed_means(y[trimmed], s[trimmed], pc, trimming)
-        share_c = float(np.sum(s[other])) / total_other
-        other_c = float(np.average(y[other], weights=s[other]))
-        lower_mean += share_c * low_c
-        upper_mean += share_c * high_c
-        other_mean += share_c * other_c
-        rows.append(
-            {
-                "cell": c,
-                "observed_treated": qc[1],
-                "observed_control": qc[0],
-                "trimming_share": pc,
-                "weight": share_c,
-                "trimmed_low_mean": low_c,
-                "trimmed_high_mean": high_c,
-                "other_mean": other_c,
-            }
-        )
+        low_c, high_c = _trimmed_means(d.y[trimmed], counts[trimmed], cs[trimmed], pc, trimming)
+        weight = seen[lo][c] / other_total
+        other_c = float(np.sum(cs[other] * d.y[other]) / seen[lo][c])
+        lower_mean += weight * low_c
+        upper_mean += weight * high_c
+        other_mean += weight * other_c
+        if details:
+            rows_out.append(
+                {
+                    "cell": c,
+                    "observed_treated": float(qc[1][c]),
+                    "observed_control": float(qc[0][c]),
+                    "trimming_share": pc,
+                    "weight": float(weight),
+                    "trimmed_low_mean": low_c,
+                    "trimmed_high_mean": high_c,
+                    "other_mean": other_c,
+                }
+            )
     if hi == 1:
         lower, upper = lower_mean - other_mean, upper_mean - other_mean
     else:
@@ -558,7 +596,7 @@ def _lee_point(
         "q0": q[0],
         "naive": naive,
         "violated": violated,
-        "rows": rows,
+        "rows": rows_out,
     }
 
 
@@ -775,7 +813,8 @@ def lee_bounds_table(
         y, t, r, s, cells, _ = _lee_inputs(
             base, outcome, treatment, observed, tighten=tighten, cluster=cluster, weights=weights
         )
-        point = _lee_point(y, t, r, s, cells, trimming=trimming)
+        data_ = _lee_data(y, t, r, s, cells)
+        point = _lee_point(data_, np.ones(y.shape[0]), trimming=trimming, details=True)
         notes = [
             f"trimming: {trimming}"
             + (
@@ -797,11 +836,10 @@ def lee_bounds_table(
             bounds = np.full((n_boot, 2), np.nan)
             flips = 0
             for b, rows in enumerate(draws_rows):
-                try:
-                    d = _lee_point(
-                        y[rows], t[rows], r[rows], s[rows], cells[rows], trimming=trimming
-                    )
-                except (ZeroDivisionError, ValueError, FloatingPointError):
+                counts = np.bincount(rows, minlength=y.shape[0]).astype(float)
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    d = _lee_point(data_, counts, trimming=trimming, details=False)
+                if not (np.isfinite(d["lower"]) and np.isfinite(d["upper"])):
                     continue
                 flips += d["direction"] != point["direction"]
                 bounds[b] = d["lower"], d["upper"]
