@@ -276,3 +276,15 @@ def test_bad_inputs(observational):
             "t",
             ["x1"],
         )
+
+
+def test_integer_survey_weights_equal_expanded_data(observational):
+    # Whole-number survey weights act as copies: the weighted logit, outcome regressions and
+    # means equal the unweighted estimator on the data with each row repeated w times.
+    df = observational.assign(k=(np.arange(len(observational)) % 3 + 1).astype(float))
+    expanded = df.loc[df.index.repeat(df["k"].astype(int))].reset_index(drop=True)
+    for func in (ipw_effect, aipw_effect):
+        for estimand in ("ATE", "ATT"):
+            weighted = func(df, "y", "t", ["x1", "x2"], weights="k", estimand=estimand)
+            copies = func(expanded, "y", "t", ["x1", "x2"], estimand=estimand)
+            assert weighted.effect == pytest.approx(copies.effect, rel=1e-9)
