@@ -15,7 +15,22 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from evaluation.estimation._design import _check_columns
+
 _STEP = 1e-6
+
+
+def check_columns(data: pd.DataFrame, **columns: str | None) -> None:
+    """Raise ``KeyError`` naming the role of any given column missing from ``data``.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        The data.
+    **columns : str or None
+        Role to column name (``None`` when the role is unused).
+    """
+    _check_columns(data, list(columns.items()))
 
 
 def jacobian(psi: Callable[[np.ndarray], np.ndarray], theta: np.ndarray) -> np.ndarray:

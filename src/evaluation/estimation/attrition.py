@@ -17,7 +17,7 @@ import pandas as pd
 from scipy import optimize, stats
 
 from evaluation.estimation._design import prepare_design
-from evaluation.estimation._moments import cluster_codes
+from evaluation.estimation._moments import check_columns, cluster_codes
 from evaluation.estimation.balance import balance_table
 from evaluation.estimation.covariance import fit_wls
 from evaluation.estimation.propensity import SeparationError, fit_propensity, require_binary
@@ -40,13 +40,6 @@ TRIMMING = ("quantile", "order", "fractional")
 
 class MonotonicityWarning(UserWarning):
     """Lee bounds: the observation rates order the arms differently across cells or draws."""
-
-
-def _check(data: pd.DataFrame, **columns: str | None) -> None:
-    for role, column in columns.items():
-        if column is not None and column not in data.columns:
-            msg = f"{role} column {column!r} not found in the data"
-            raise KeyError(msg)
 
 
 def attrition_rates(
@@ -82,7 +75,7 @@ def attrition_rates(
     -----
     Unit: baseline unit; no key needed. The ``difference`` row is treated minus control.
     """
-    _check(data, treatment=treatment, observed=observed, cluster=cluster, weights=weights)
+    check_columns(data, treatment=treatment, observed=observed, cluster=cluster, weights=weights)
     require_binary(data, treatment)
     require_binary(data, observed, "observed")
     frame = data.loc[data[[treatment, observed]].notna().all(axis=1)]
@@ -175,7 +168,7 @@ def differential_attrition(
     \bar x)'\gamma + \varepsilon_i` with :math:`A_i = 1 - observed_i`; Wald F tests of
     :math:`\delta = \gamma = 0` and :math:`\gamma = 0` on the variance's df (G - 1 clustered).
     """
-    _check(data, treatment=treatment, observed=observed)
+    check_columns(data, treatment=treatment, observed=observed)
     require_binary(data, treatment)
     require_binary(data, observed, "observed")
     covariates = list(covariates)
@@ -258,7 +251,7 @@ def stayer_balance(
     -----
     Unit: baseline unit. Attrition that unbalances the stayers threatens internal validity.
     """
-    _check(data, observed=observed)
+    check_columns(data, observed=observed)
     require_binary(data, observed, "observed")
     full = balance_table(data, treatment, variables, **kw)
     stayers = balance_table(data.loc[data[observed] == 1], treatment, variables, **kw)
@@ -310,7 +303,7 @@ def attrition_weights(
     inverse. Use the result as ``weights`` (``weights_kind="sampling"``) in the effect
     regressions; SEs are then conditional on the estimated weights.
     """
-    _check(data, observed=observed, treatment=treatment)
+    check_columns(data, observed=observed, treatment=treatment)
     require_binary(data, observed, "observed")
     groups = [(None, data)]
     if treatment is not None:
@@ -794,9 +787,9 @@ def lee_bounds_table(
         msg = "survey weights need trimming='fractional' (weighted quantiles are ambiguous)"
         raise ValueError(msg)
     tighten = [tighten_by] if isinstance(tighten_by, str) else list(tighten_by or [])
-    _check(data, treatment=treatment, observed=observed, cluster=cluster, weights=weights)
+    check_columns(data, treatment=treatment, observed=observed, cluster=cluster, weights=weights)
     for column in [*outcomes, *tighten]:
-        _check(data, variable=column)
+        check_columns(data, variable=column)
     require_binary(data, treatment)
     require_binary(data, observed, "observed")
     rng = np.random.default_rng(seed)
@@ -949,7 +942,7 @@ def manski_bounds(
     :math:`a`; the effect lies in :math:`[L_1 - U_0, U_1 - L_0]` (Manski 1990). No assumption
     on why outcomes are missing.
     """
-    _check(data, outcome=outcome, treatment=treatment, observed=observed, weights=weights)
+    check_columns(data, outcome=outcome, treatment=treatment, observed=observed, weights=weights)
     require_binary(data, treatment)
     require_binary(data, observed, "observed")
     lo, hi = outcome_range

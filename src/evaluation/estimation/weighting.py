@@ -21,6 +21,7 @@ from scipy.special import expit
 
 from evaluation.estimation._moments import (
     bootstrap_summary,
+    check_columns,
     cluster_codes,
     resample,
     sandwich,
@@ -59,13 +60,6 @@ class _Prepared:
     r: np.ndarray
     Z: np.ndarray | None
     notes: tuple[str, ...]
-
-
-def _check_columns(data: pd.DataFrame, **columns: str | None) -> None:
-    for role, column in columns.items():
-        if column is not None and column not in data.columns:
-            msg = f"{role} column {column!r} not found in the data"
-            raise KeyError(msg)
 
 
 def _survey_frame(
@@ -121,7 +115,7 @@ def _prepare(
     weights: str | None,
     outcome_covariates: Sequence[str] | None,
 ) -> _Prepared:
-    _check_columns(data, outcome=outcome, cluster=cluster, weights=weights)
+    check_columns(data, outcome=outcome, cluster=cluster, weights=weights)
     require_binary(data, treatment)
     frame, notes = _survey_frame(data, treatment, cluster, weights)
     estimated = True
@@ -171,7 +165,7 @@ def _prepare(
         terms = list(outcome_covariates)
         rhs = "1 + " + " + ".join(terms) if terms else "1"
         needed = sorted(formulaic.Formula(rhs).required_variables)
-        _check_columns(data, **{f"outcome covariate {v}": v for v in needed})
+        check_columns(data, **{f"outcome covariate {v}": v for v in needed})
         complete = (
             frame[needed].notna().all(axis=1).to_numpy() if needed else np.ones(len(frame), bool)
         )
