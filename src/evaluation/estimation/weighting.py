@@ -228,7 +228,7 @@ def _estimate(p: _Prepared, estimand: str, normalized: bool, augmented: bool) ->
     k_out = p.Z.shape[1] if augmented else 0
     layout = _Layout(k_ps, k_out, augmented and normalized)
     D = p.s * p.r * _target(p.t, estimand)
-    s_ps = p.s if score.weights is not None else np.ones_like(p.s)
+    s_ps = np.ones_like(p.s) if score.weights is None else score.weights.to_numpy(dtype=float)
 
     def scores_of(theta: np.ndarray) -> np.ndarray:
         if not p.estimated:
