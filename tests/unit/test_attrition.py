@@ -8,6 +8,8 @@ statsmodels Logit for the attrition weights.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -249,3 +251,53 @@ def test_stayer_balance(panel):
     assert set(table["sample"]) == {"baseline", "stayers"}
     stayers = table.loc[(table["sample"] == "stayers") & (table["arm"] == 0)]
     assert stayers["n"].iloc[0] == int(((panel["t"] == 0) & (panel["obs"] == 1)).sum())
+
+
+@pytest.mark.parametrize("trimming", ["quantile", "order", "fractional"])
+def test_vectorised_bootstrap_equals_draw_by_draw(trimming):
+    # The bootstrap evaluates all draws at once from row multiplicities; each draw must equal
+    # the bounds computed on the explicitly resampled rows (with ties in y, two cells, close
+    # observation rates so the trimmed arm flips in some draws, and weights when fractional).
+    from evaluation.estimation.attrition import _bootstrap_counts, _lee_data, _lee_draws
+
+    rng = np.random.default_rng(9)
+    n = 120
+    df = pd.DataFrame(
+        {
+            "t": rng.integers(0, 2, n).astype(float),
+            "obs": (rng.uniform(size=n) < 0.6).astype(float),
+            "y": rng.integers(0, 6, n).astype(float),
+            "cell": rng.integers(0, 2, n),
+            "w": rng.uniform(0.5, 2, n) if trimming == "fractional" else 1.0,
+        }
+    )
+    weights = "w" if trimming == "fractional" else None
+    counts = _bootstrap_counts(n, None, 40, np.random.default_rng(1))
+    for tighten in ([], ["cell"]):
+        cells = df["cell"].to_numpy() if tighten else np.zeros(n, dtype=int)
+        d = _lee_data(
+            df["y"].to_numpy(),
+            df["t"].to_numpy(),
+            df["obs"].to_numpy(),
+            df["w"].to_numpy(dtype=float),
+            cells,
+        )
+        with np.errstate(divide="ignore", invalid="ignore"):
+            lower, upper, direction = _lee_draws(d, counts, trimming)
+        for b in range(counts.shape[0]):
+            rows = np.repeat(np.arange(n), counts[b].astype(int))
+            resampled = df.iloc[rows].reset_index(drop=True)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                one = lee_bounds(
+                    resampled,
+                    "y",
+                    "t",
+                    "obs",
+                    tighten_by=tighten,
+                    trimming=trimming,
+                    weights=weights,
+                )
+            assert lower[b] == pytest.approx(one.lower, rel=1e-9, abs=1e-12)
+            assert upper[b] == pytest.approx(one.upper, rel=1e-9, abs=1e-12)
+            assert direction[b] == one.trimmed_arm

@@ -525,7 +525,7 @@ def _lee_data(y, t, r, s, cells) -> _LeeData:
     return _LeeData(y, t, r, s, cells, n_cells, sorted_rows)
 
 
-def _lee_point(d: _LeeData, counts: np.ndarray, *, trimming: str, details: bool) -> dict:
+def _lee_point(d: _LeeData, counts: np.ndarray, *, trimming: str) -> dict:
     """Compute basic (one cell) or tightened Lee bounds; ``counts`` are row multiplicities."""
     cs = counts * d.s
     seen = {
@@ -563,19 +563,18 @@ def _lee_point(d: _LeeData, counts: np.ndarray, *, trimming: str, details: bool)
         lower_mean += weight * low_c
         upper_mean += weight * high_c
         other_mean += weight * other_c
-        if details:
-            rows_out.append(
-                {
-                    "cell": c,
-                    "observed_treated": float(qc[1][c]),
-                    "observed_control": float(qc[0][c]),
-                    "trimming_share": pc,
-                    "weight": float(weight),
-                    "trimmed_low_mean": low_c,
-                    "trimmed_high_mean": high_c,
-                    "other_mean": other_c,
-                }
-            )
+        rows_out.append(
+            {
+                "cell": c,
+                "observed_treated": float(qc[1][c]),
+                "observed_control": float(qc[0][c]),
+                "trimming_share": pc,
+                "weight": float(weight),
+                "trimmed_low_mean": low_c,
+                "trimmed_high_mean": high_c,
+                "other_mean": other_c,
+            }
+        )
     if hi == 1:
         lower, upper = lower_mean - other_mean, upper_mean - other_mean
     else:
@@ -799,7 +798,7 @@ def lee_bounds_table(
     )
     clusters = first[5]
     n = first[0].shape[0]
-    draws_rows = _bootstrap_rows(n, clusters, n_boot, rng)
+    counts = _bootstrap_counts(n, clusters, n_boot, rng) if n_boot else None
     z = float(stats.norm.ppf(0.5 + level / 2))
     out = []
     for outcome in outcomes:
@@ -807,7 +806,7 @@ def lee_bounds_table(
             base, outcome, treatment, observed, tighten=tighten, cluster=cluster, weights=weights
         )
         data_ = _lee_data(y, t, r, s, cells)
-        point = _lee_point(data_, np.ones(y.shape[0]), trimming=trimming, details=True)
+        point = _lee_point(data_, np.ones(y.shape[0]), trimming=trimming)
         notes = [
             f"trimming: {trimming}"
             + (
@@ -826,16 +825,10 @@ def lee_bounds_table(
             notes.append(message)
         se_l = se_u = ci_l = ci_u = im_l = im_u = math.nan
         if n_boot:
-            bounds = np.full((n_boot, 2), np.nan)
-            flips = 0
-            for b, rows in enumerate(draws_rows):
-                counts = np.bincount(rows, minlength=y.shape[0]).astype(float)
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    d = _lee_point(data_, counts, trimming=trimming, details=False)
-                if not (np.isfinite(d["lower"]) and np.isfinite(d["upper"])):
-                    continue
-                flips += d["direction"] != point["direction"]
-                bounds[b] = d["lower"], d["upper"]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                lower_b, upper_b, direction_b = _lee_draws(data_, counts, trimming)
+            bounds = np.column_stack([lower_b, upper_b])
+            flips = int(np.sum(direction_b != point["direction"]))
             good = np.isfinite(bounds).all(axis=1)
             se_l, se_u = (float(v) for v in np.std(bounds[good], axis=0, ddof=1))
             ci_l, ci_u = point["lower"] - z * se_l, point["upper"] + z * se_u
@@ -881,22 +874,112 @@ def lee_bounds_table(
     return tuple(out)
 
 
-def _bootstrap_rows(
+def _bootstrap_counts(
     n: int, clusters: np.ndarray | None, n_boot: int, rng: np.random.Generator
-) -> list[np.ndarray]:
-    """Row indices of each bootstrap draw: rows, or whole clusters, with replacement."""
-    if n_boot == 0:
-        return []
+) -> np.ndarray:
+    """Row multiplicities ``(n_boot, n)`` of each draw: rows, or whole clusters, resampled."""
     if clusters is None:
-        return [rng.integers(0, n, size=n) for _ in range(n_boot)]
+        return np.vstack(
+            [np.bincount(rng.integers(0, n, size=n), minlength=n) for _ in range(n_boot)]
+        ).astype(float)
     n_clusters = int(clusters.max()) + 1
-    order = np.argsort(clusters, kind="stable")
-    bounds = np.concatenate([[0], np.cumsum(np.bincount(clusters, minlength=n_clusters))])
-    members = [order[bounds[g] : bounds[g + 1]] for g in range(n_clusters)]
-    return [
-        np.concatenate([members[g] for g in rng.integers(0, n_clusters, size=n_clusters)])
-        for _ in range(n_boot)
-    ]
+    drawn = np.vstack(
+        [
+            np.bincount(rng.integers(0, n_clusters, size=n_clusters), minlength=n_clusters)
+            for _ in range(n_boot)
+        ]
+    ).astype(float)
+    return drawn[:, clusters]
+
+
+def _prefix(cum: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """``cum[b, idx[b] - 1]`` per row, 0 where ``idx[b] == 0``."""
+    rows = np.arange(cum.shape[0])
+    return np.where(idx > 0, cum[rows, np.maximum(idx - 1, 0)], 0.0)
+
+
+def _kept_means_draws(values: np.ndarray, mass: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """Per draw, the mean of the first ``keep`` units of mass of sorted ``values``."""
+    cum = np.cumsum(mass, axis=1)
+    total = np.cumsum(mass * values, axis=1)
+    j = np.sum(cum < keep[:, None] - 1e-12 * np.maximum(keep[:, None], 1.0), axis=1)
+    j = np.minimum(j, values.size - 1)
+    kept = _prefix(total, j) + (keep - _prefix(cum, j)) * values[j]
+    return kept / keep
+
+
+def _trimmed_means_draws(
+    values: np.ndarray, count: np.ndarray, mass: np.ndarray, p: np.ndarray, trimming: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Vectorised :func:`_trimmed_means` over draws: ``count``/``mass`` are ``(B, m)``."""
+    if values.size == 0:
+        nan = np.full(count.shape[0], np.nan)
+        return nan, nan
+    if trimming in {"fractional", "order"}:
+        weight = mass if trimming == "fractional" else count
+        size = weight.sum(axis=1)
+        keep = (1 - p) * size if trimming == "fractional" else size - np.floor(p * size)
+        return (
+            _kept_means_draws(values, weight, keep),
+            _kept_means_draws(values[::-1], weight[:, ::-1], keep),
+        )
+    m = count.sum(axis=1)
+    cum = np.cumsum(count, axis=1)
+    total = np.cumsum(count * values, axis=1)
+    quantile = []
+    for q in (1 - p, p):
+        h = (m - 1) * q
+        k0, k1 = np.floor(h), np.ceil(h)
+        v0 = values[np.minimum(np.sum(cum <= k0[:, None], axis=1), values.size - 1)]
+        v1 = values[np.minimum(np.sum(cum <= k1[:, None], axis=1), values.size - 1)]
+        quantile.append(v0 + (h - k0) * (v1 - v0))
+    below = np.searchsorted(values, quantile[0], side="right")
+    start = np.searchsorted(values, quantile[1], side="left")
+    low = _prefix(total, below) / _prefix(cum, below)
+    high = (total[:, -1] - _prefix(total, start)) / (cum[:, -1] - _prefix(cum, start))
+    return low, high
+
+
+def _lee_draws(d: _LeeData, C: np.ndarray, trimming: str) -> tuple[np.ndarray, ...]:
+    """Lee bounds for every draw at once from row multiplicities ``C`` ``(B, n)``.
+
+    Returns the lower and upper bounds and the trimmed arm of every draw (as
+    :func:`_lee_point` would give draw by draw).
+    """
+    n_boot = C.shape[0]
+    cs = C * d.s
+    indicator = np.zeros((d.y.size, d.n_cells))
+    indicator[np.arange(d.y.size), d.cells] = 1.0
+    seen, total = {}, {}
+    for arm in (0, 1):
+        in_arm = indicator * (d.t == arm)[:, None]
+        total[arm] = cs @ in_arm
+        seen[arm] = cs @ (in_arm * (d.r == 1)[:, None])
+    q = {arm: seen[arm].sum(axis=1) / total[arm].sum(axis=1) for arm in (0, 1)}
+    qc = {arm: seen[arm] / total[arm] for arm in (0, 1)}
+    direction = (q[1] >= q[0]).astype(int)
+    bounds = {}
+    for hi in (0, 1):
+        lo = 1 - hi
+        lower_mean = upper_mean = other_mean = np.zeros(n_boot)
+        other_total = seen[lo].sum(axis=1)
+        for c in range(d.n_cells):
+            rows = d.sorted_rows[c, hi]
+            other = d.sorted_rows[c, lo]
+            pc = np.clip((qc[hi][:, c] - qc[lo][:, c]) / qc[hi][:, c], 0.0, None)
+            low_c, high_c = _trimmed_means_draws(d.y[rows], C[:, rows], cs[:, rows], pc, trimming)
+            weight = seen[lo][:, c] / other_total
+            other_c = (cs[:, other] @ d.y[other]) / seen[lo][:, c]
+            lower_mean = lower_mean + weight * low_c
+            upper_mean = upper_mean + weight * high_c
+            other_mean = other_mean + weight * other_c
+        if hi == 1:
+            bounds[hi] = (lower_mean - other_mean, upper_mean - other_mean)
+        else:
+            bounds[hi] = (other_mean - upper_mean, other_mean - lower_mean)
+    lower = np.where(direction == 1, bounds[1][0], bounds[0][0])
+    upper = np.where(direction == 1, bounds[1][1], bounds[0][1])
+    return lower, upper, direction
 
 
 def manski_bounds(
