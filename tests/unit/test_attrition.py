@@ -284,8 +284,8 @@ def test_vectorised_bootstrap_equals_draw_by_draw(trimming):
         )
         with np.errstate(divide="ignore", invalid="ignore"):
             lower, upper, direction = _lee_draws(d, counts, trimming)
-        for b in range(counts.shape[0]):
-            rows = np.repeat(np.arange(n), counts[b].astype(int))
+        for b in range(counts.shape[1]):
+            rows = np.repeat(np.arange(n), counts[:, b].astype(int))
             resampled = df.iloc[rows].reset_index(drop=True)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")

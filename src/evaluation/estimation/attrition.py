@@ -877,32 +877,44 @@ def lee_bounds_table(
 def _bootstrap_counts(
     n: int, clusters: np.ndarray | None, n_boot: int, rng: np.random.Generator
 ) -> np.ndarray:
-    """Row multiplicities ``(n_boot, n)`` of each draw: rows, or whole clusters, resampled."""
+    """Row multiplicities ``(n, n_boot)`` of each draw: rows, or whole clusters, resampled."""
     if clusters is None:
-        return np.vstack(
+        return np.column_stack(
             [np.bincount(rng.integers(0, n, size=n), minlength=n) for _ in range(n_boot)]
         ).astype(float)
     n_clusters = int(clusters.max()) + 1
-    drawn = np.vstack(
+    drawn = np.column_stack(
         [
             np.bincount(rng.integers(0, n_clusters, size=n_clusters), minlength=n_clusters)
             for _ in range(n_boot)
         ]
     ).astype(float)
-    return drawn[:, clusters]
+    return drawn[clusters]
+
+
+def _cumsum_rows(x: np.ndarray) -> np.ndarray:
+    """Return ``numpy.cumsum(x, axis=0)`` for ``(m, B)`` arrays, row by row.
+
+    numpy's cumulative sum along the first axis of a C-ordered array is several times slower
+    than adding whole rows in turn.
+    """
+    out = np.array(x, dtype=float)
+    for i in range(1, out.shape[0]):
+        np.add(out[i], out[i - 1], out=out[i])
+    return out
 
 
 def _prefix(cum: np.ndarray, idx: np.ndarray) -> np.ndarray:
-    """``cum[b, idx[b] - 1]`` per row, 0 where ``idx[b] == 0``."""
-    rows = np.arange(cum.shape[0])
-    return np.where(idx > 0, cum[rows, np.maximum(idx - 1, 0)], 0.0)
+    """``cum[idx[b] - 1, b]`` per draw ``b``, 0 where ``idx[b] == 0``."""
+    cols = np.arange(cum.shape[1])
+    return np.where(idx > 0, cum[np.maximum(idx - 1, 0), cols], 0.0)
 
 
 def _kept_means_draws(values: np.ndarray, mass: np.ndarray, keep: np.ndarray) -> np.ndarray:
-    """Per draw, the mean of the first ``keep`` units of mass of sorted ``values``."""
-    cum = np.cumsum(mass, axis=1)
-    total = np.cumsum(mass * values, axis=1)
-    j = np.sum(cum < keep[:, None] - 1e-12 * np.maximum(keep[:, None], 1.0), axis=1)
+    """Per draw (column), the mean of the first ``keep`` units of mass of sorted ``values``."""
+    cum = _cumsum_rows(mass)
+    total = _cumsum_rows(mass * values[:, None])
+    j = np.sum(cum < keep - 1e-12 * np.maximum(keep, 1.0), axis=0)
     j = np.minimum(j, values.size - 1)
     kept = _prefix(total, j) + (keep - _prefix(cum, j)) * values[j]
     return kept / keep
@@ -911,65 +923,63 @@ def _kept_means_draws(values: np.ndarray, mass: np.ndarray, keep: np.ndarray) ->
 def _trimmed_means_draws(
     values: np.ndarray, count: np.ndarray, mass: np.ndarray, p: np.ndarray, trimming: str
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Vectorised :func:`_trimmed_means` over draws: ``count``/``mass`` are ``(B, m)``."""
+    """Vectorised :func:`_trimmed_means` over draws: ``count``/``mass`` are ``(m, B)``."""
     if values.size == 0:
-        nan = np.full(count.shape[0], np.nan)
+        nan = np.full(count.shape[1], np.nan)
         return nan, nan
     if trimming in {"fractional", "order"}:
         weight = mass if trimming == "fractional" else count
-        size = weight.sum(axis=1)
+        size = weight.sum(axis=0)
         keep = (1 - p) * size if trimming == "fractional" else size - np.floor(p * size)
         return (
             _kept_means_draws(values, weight, keep),
-            _kept_means_draws(values[::-1], weight[:, ::-1], keep),
+            _kept_means_draws(values[::-1], weight[::-1], keep),
         )
-    m = count.sum(axis=1)
-    cum = np.cumsum(count, axis=1)
-    total = np.cumsum(count * values, axis=1)
+    cum = _cumsum_rows(count)
+    total = _cumsum_rows(count * values[:, None])
+    m = cum[-1]
     quantile = []
     for q in (1 - p, p):
         h = (m - 1) * q
         k0, k1 = np.floor(h), np.ceil(h)
-        v0 = values[np.minimum(np.sum(cum <= k0[:, None], axis=1), values.size - 1)]
-        v1 = values[np.minimum(np.sum(cum <= k1[:, None], axis=1), values.size - 1)]
+        v0 = values[np.minimum(np.sum(cum <= k0, axis=0), values.size - 1)]
+        v1 = values[np.minimum(np.sum(cum <= k1, axis=0), values.size - 1)]
         quantile.append(v0 + (h - k0) * (v1 - v0))
     below = np.searchsorted(values, quantile[0], side="right")
     start = np.searchsorted(values, quantile[1], side="left")
     low = _prefix(total, below) / _prefix(cum, below)
-    high = (total[:, -1] - _prefix(total, start)) / (cum[:, -1] - _prefix(cum, start))
+    high = (total[-1] - _prefix(total, start)) / (cum[-1] - _prefix(cum, start))
     return low, high
 
 
 def _lee_draws(d: _LeeData, C: np.ndarray, trimming: str) -> tuple[np.ndarray, ...]:
-    """Lee bounds for every draw at once from row multiplicities ``C`` ``(B, n)``.
+    """Lee bounds for every draw at once from row multiplicities ``C`` ``(n, B)``.
 
     Returns the lower and upper bounds and the trimmed arm of every draw (as
     :func:`_lee_point` would give draw by draw).
     """
-    n_boot = C.shape[0]
-    cs = C * d.s
-    indicator = np.zeros((d.y.size, d.n_cells))
-    indicator[np.arange(d.y.size), d.cells] = 1.0
+    n_boot = C.shape[1]
+    cs = C * d.s[:, None]
     seen, total = {}, {}
     for arm in (0, 1):
-        in_arm = indicator * (d.t == arm)[:, None]
-        total[arm] = cs @ in_arm
-        seen[arm] = cs @ (in_arm * (d.r == 1)[:, None])
-    q = {arm: seen[arm].sum(axis=1) / total[arm].sum(axis=1) for arm in (0, 1)}
+        rows = d.t == arm
+        total[arm] = np.vstack([cs[rows & (d.cells == c)].sum(axis=0) for c in range(d.n_cells)])
+        seen[arm] = np.vstack([cs[d.sorted_rows[c, arm]].sum(axis=0) for c in range(d.n_cells)])
+    q = {arm: seen[arm].sum(axis=0) / total[arm].sum(axis=0) for arm in (0, 1)}
     qc = {arm: seen[arm] / total[arm] for arm in (0, 1)}
     direction = (q[1] >= q[0]).astype(int)
-    bounds = {}
-    for hi in (0, 1):
+    bounds = {arm: (np.full(n_boot, np.nan), np.full(n_boot, np.nan)) for arm in (0, 1)}
+    for hi in np.unique(direction):
         lo = 1 - hi
         lower_mean = upper_mean = other_mean = np.zeros(n_boot)
-        other_total = seen[lo].sum(axis=1)
+        other_total = seen[lo].sum(axis=0)
         for c in range(d.n_cells):
             rows = d.sorted_rows[c, hi]
             other = d.sorted_rows[c, lo]
-            pc = np.clip((qc[hi][:, c] - qc[lo][:, c]) / qc[hi][:, c], 0.0, None)
-            low_c, high_c = _trimmed_means_draws(d.y[rows], C[:, rows], cs[:, rows], pc, trimming)
-            weight = seen[lo][:, c] / other_total
-            other_c = (cs[:, other] @ d.y[other]) / seen[lo][:, c]
+            pc = np.clip((qc[hi][c] - qc[lo][c]) / qc[hi][c], 0.0, None)
+            low_c, high_c = _trimmed_means_draws(d.y[rows], C[rows], cs[rows], pc, trimming)
+            weight = seen[lo][c] / other_total
+            other_c = (d.y[other] @ cs[other]) / seen[lo][c]
             lower_mean = lower_mean + weight * low_c
             upper_mean = upper_mean + weight * high_c
             other_mean = other_mean + weight * other_c
