@@ -33,6 +33,25 @@ def check_columns(data: pd.DataFrame, **columns: str | None) -> None:
     _check_columns(data, list(columns.items()))
 
 
+def require_unique_index(data: pd.DataFrame) -> None:
+    """Refuse a frame whose index labels repeat (rows are matched back by label).
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        The data.
+
+    Raises
+    ------
+    ValueError
+        Repeated index labels.
+    """
+    if not data.index.is_unique:
+        n = int(data.index.duplicated().sum())
+        msg = f"the data's index has {n} repeated labels; call reset_index(drop=True) first"
+        raise ValueError(msg)
+
+
 def jacobian(psi: Callable[[np.ndarray], np.ndarray], theta: np.ndarray) -> np.ndarray:
     """Return ``sum_i d psi_i / d theta'`` by central differences.
 

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import logit
 
-from evaluation.estimation._moments import t_inference
+from evaluation.estimation._moments import require_unique_index, t_inference
 from evaluation.estimation.effects import estimate_effect
 from evaluation.estimation.propensity import (
     ESTIMANDS,
@@ -209,6 +209,7 @@ def match_units(
         msg = f"caliper must be positive; got {caliper!r}"
         raise ValueError(msg)
     require_binary(data, treatment)
+    require_unique_index(data)
     exact = [exact] if isinstance(exact, str) else list(exact or [])
     needed = [treatment, *exact] + ([weights] if weights else [])
     frame = data.loc[data[needed].notna().all(axis=1)]

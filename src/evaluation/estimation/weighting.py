@@ -23,6 +23,7 @@ from evaluation.estimation._moments import (
     bootstrap_summary,
     check_columns,
     cluster_codes,
+    require_unique_index,
     resample,
     sandwich,
     t_inference,
@@ -116,6 +117,7 @@ def _prepare(
     outcome_covariates: Sequence[str] | None,
 ) -> _Prepared:
     check_columns(data, outcome=outcome, cluster=cluster, weights=weights)
+    require_unique_index(data)
     require_binary(data, treatment)
     frame, notes = _survey_frame(data, treatment, cluster, weights)
     estimated = True
