@@ -3,6 +3,7 @@
 This stage imports nothing else of the package, so it can be used and tested on its own.
 """
 
+from evaluation.estimation import selection
 from evaluation.estimation.balance import balance_table, joint_orthogonality_test
 from evaluation.estimation.covariance import RegressionFit
 from evaluation.estimation.effects import (
@@ -16,6 +17,7 @@ from evaluation.estimation.effects import (
     heterogeneity,
 )
 from evaluation.estimation.results import EffectEstimate, EffectEstimates
+from evaluation.estimation.selection import *  # noqa: F403 (Estimation II: see selection.py)
 
 __all__ = [
     "EffectEstimate",
@@ -32,3 +34,4 @@ __all__ = [
     "heterogeneity",
     "joint_orthogonality_test",
 ]
+__all__ += selection.__all__
