@@ -369,6 +369,11 @@ def _source_note(source: str, language: str) -> str:
 # --- descriptive statistics ----------------------------------------------------------------
 
 
+def _cell_key(round_value: Any, arm: Any) -> str:
+    arm_text = f"{arm:g}" if isinstance(arm, float) else str(arm)
+    return arm_text if round_value is None else f"{round_value}|{arm_text}"
+
+
 def descriptive_table(
     data: pd.DataFrame,
     variables: Sequence[str],
@@ -438,7 +443,7 @@ def descriptive_table(
             for stat in ("mean", "sd", "n"):
                 kind = "count" if stat == "n" else "number"
                 columns.append(
-                    Column(f"{rd}|{arm}|{stat}", text(stat, language), kind, group=group)
+                    Column(f"{_cell_key(rd, arm)}|{stat}", text(stat, language), kind, group=group)
                 )
     b = _Builder()
     for var in variables:
@@ -449,14 +454,16 @@ def descriptive_table(
             for arm in shown:
                 cell = in_round if arm == "total" else in_round.loc[in_round[treatment] == arm]
                 x = pd.to_numeric(cell[var], errors="coerce").dropna().to_numpy(dtype=float)
-                values[f"{rd}|{arm}|mean"] = float(x.mean()) if x.size else math.nan
-                values[f"{rd}|{arm}|sd"] = float(x.std(ddof=1)) if x.size > 1 else math.nan
-                values[f"{rd}|{arm}|n"] = int(x.size)
+                values[f"{_cell_key(rd, arm)}|mean"] = float(x.mean()) if x.size else math.nan
+                values[f"{_cell_key(rd, arm)}|sd"] = (
+                    float(x.std(ddof=1)) if x.size > 1 else math.nan
+                )
+                values[f"{_cell_key(rd, arm)}|n"] = int(x.size)
         r = b.row(**values)
         for rd in round_values:
             counts, ones, zeros = {}, {}, {}
             for arm in shown:
-                key = f"{rd}|{arm}"
+                key = _cell_key(rd, arm)
                 counts[arm] = b.count(r, f"{key}|n")
                 implied = b.binary(r, f"{key}|mean", f"{key}|n") if binary else []
                 ones[arm], zeros[arm] = implied or (None, None)
