@@ -271,10 +271,10 @@ class _Builder:
 
     def table(self, columns: Sequence[Column], **kw: Any) -> Table:
         frame = pd.DataFrame(self.rows)
-        for column in columns:
-            for source in column.sources:
-                if source not in frame.columns:
-                    frame[source] = np.nan
+        needed = [s for c in columns for s in c.sources] + [c for _, c in self.derived]
+        for source in dict.fromkeys(needed):
+            if source not in frame.columns:
+                frame[source] = np.nan
         return Table(
             frame=frame,
             columns=tuple(columns),
@@ -369,9 +369,12 @@ def _source_note(source: str, language: str) -> str:
 # --- descriptive statistics ----------------------------------------------------------------
 
 
+def _arm_key(arm: Any) -> str:
+    return f"{arm:g}" if isinstance(arm, float) else str(arm)
+
+
 def _cell_key(round_value: Any, arm: Any) -> str:
-    arm_text = f"{arm:g}" if isinstance(arm, float) else str(arm)
-    return arm_text if round_value is None else f"{round_value}|{arm_text}"
+    return _arm_key(arm) if round_value is None else f"{round_value}|{_arm_key(arm)}"
 
 
 def descriptive_table(
@@ -661,26 +664,26 @@ def balance_table(
     for arm in shown:
         group = _arm_label(arm, treatment, labels, language)
         columns += [
-            Column(f"{arm}|mean", text("mean", language), group=group),
-            Column(f"{arm}|sd", text("sd", language), "se", group=group),
-            Column(f"{arm}|n", text("n", language), "count", group=group),
+            Column(f"{_arm_key(arm)}|mean", text("mean", language), group=group),
+            Column(f"{_arm_key(arm)}|sd", text("sd", language), "se", group=group),
+            Column(f"{_arm_key(arm)}|n", text("n", language), "count", group=group),
         ]
         if "n_clusters" in balance.columns and balance["n_clusters"].notna().any():
             columns.append(
-                Column(f"{arm}|clusters", text("clusters", language), "count", group=group)
+                Column(f"{_arm_key(arm)}|clusters", text("clusters", language), "count", group=group)
             )
     for arm in arms:
         group = (
             f"{_arm_label(arm, treatment, labels, language)} - "
             f"{_arm_label(control, treatment, labels, language)}"
         )
-        columns.append(Column(f"{arm}|difference", text("difference", language), group=group))
+        columns.append(Column(f"{_arm_key(arm)}|difference", text("difference", language), group=group))
         if with_p:
-            columns.append(Column(f"{arm}|se", text("se", language), "se", group=group))
-            columns.append(Column(f"{arm}|pvalue", text("pvalue", language), "pvalue", group=group))
-        columns.append(Column(f"{arm}|smd", smd_label, group=group))
+            columns.append(Column(f"{_arm_key(arm)}|se", text("se", language), "se", group=group))
+            columns.append(Column(f"{_arm_key(arm)}|pvalue", text("pvalue", language), "pvalue", group=group))
+        columns.append(Column(f"{_arm_key(arm)}|smd", smd_label, group=group))
         if "variance_ratio" in balance.columns:
-            columns.append(Column(f"{arm}|vr", text("variance_ratio", language), group=group))
+            columns.append(Column(f"{_arm_key(arm)}|vr", text("variance_ratio", language), group=group))
     b = _Builder()
     binary_set = set(binary) if binary is not None else None
     for var in variables:
@@ -694,28 +697,28 @@ def balance_table(
         values: dict[str, Any] = {"variable": var, "label": label_for(var, labels)}
         for arm in shown:
             row = by_arm[arm]
-            values |= {f"{arm}|mean": row["mean"], f"{arm}|sd": row["sd"], f"{arm}|n": row["n"]}
+            values |= {f"{_arm_key(arm)}|mean": row["mean"], f"{_arm_key(arm)}|sd": row["sd"], f"{_arm_key(arm)}|n": row["n"]}
             if "n_clusters" in balance.columns:
-                values[f"{arm}|clusters"] = row["n_clusters"]
+                values[f"{_arm_key(arm)}|clusters"] = row["n_clusters"]
         for arm in arms:
             row = by_arm[arm]
             values |= {
-                f"{arm}|difference": row.get("difference", math.nan),
-                f"{arm}|smd": row.get("smd", math.nan),
-                f"{arm}|vr": row.get("variance_ratio", math.nan),
+                f"{_arm_key(arm)}|difference": row.get("difference", math.nan),
+                f"{_arm_key(arm)}|smd": row.get("smd", math.nan),
+                f"{_arm_key(arm)}|vr": row.get("variance_ratio", math.nan),
             }
             if with_p:
-                values |= {f"{arm}|se": row["std_error"], f"{arm}|pvalue": row["pvalue"]}
+                values |= {f"{_arm_key(arm)}|se": row["std_error"], f"{_arm_key(arm)}|pvalue": row["pvalue"]}
         r = b.row(**values)
         quantities: dict[Any, list[Hashable | None]] = {}
         for arm in shown:
-            n_id = b.count(r, f"{arm}|n")
-            implied = b.binary(r, f"{arm}|mean", f"{arm}|n") if is_binary else []
+            n_id = b.count(r, f"{_arm_key(arm)}|n")
+            implied = b.binary(r, f"{_arm_key(arm)}|mean", f"{_arm_key(arm)}|n") if is_binary else []
             quantities[arm] = [n_id, *implied]
-            b.derive(r, [f"{arm}|mean", f"{arm}|sd"], [n_id])
-            b.derive(r, [f"{arm}|sd"], implied)
+            b.derive(r, [f"{_arm_key(arm)}|mean", f"{_arm_key(arm)}|sd"], [n_id])
+            b.derive(r, [f"{_arm_key(arm)}|sd"], implied)
         for arm in arms:
-            stats_columns = [f"{arm}|{s}" for s in ("difference", "se", "pvalue", "smd", "vr")]
+            stats_columns = [f"{_arm_key(arm)}|{s}" for s in ("difference", "se", "pvalue", "smd", "vr")]
             b.derive(r, stats_columns, quantities[arm] + quantities[control])
         if has_total:
             for position in range(len(quantities["total"])):
