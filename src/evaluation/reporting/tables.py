@@ -660,66 +660,66 @@ def balance_table(
     if len(denominators) == 1:
         smd_label = f"{smd_label} ({_short_denominator(str(denominators[0]))})"
     shown = [control, *arms, *(["total"] if has_total else [])]
+    with_clusters = "n_clusters" in balance.columns and balance["n_clusters"].notna().any()
     columns = [Column("label", text("variable", language), "text")]
     for arm in shown:
-        group = _arm_label(arm, treatment, labels, language)
+        k, group = _arm_key(arm), _arm_label(arm, treatment, labels, language)
         columns += [
-            Column(f"{_arm_key(arm)}|mean", text("mean", language), group=group),
-            Column(f"{_arm_key(arm)}|sd", text("sd", language), "se", group=group),
-            Column(f"{_arm_key(arm)}|n", text("n", language), "count", group=group),
+            Column(f"{k}|mean", text("mean", language), group=group),
+            Column(f"{k}|sd", text("sd", language), "se", group=group),
+            Column(f"{k}|n", text("n", language), "count", group=group),
         ]
-        if "n_clusters" in balance.columns and balance["n_clusters"].notna().any():
+        if with_clusters:
             columns.append(
-                Column(f"{_arm_key(arm)}|clusters", text("clusters", language), "count", group=group)
+                Column(f"{k}|clusters", text("clusters", language), "count", group=group)
             )
+    compared = [("difference", "difference", "number"), ("se", "se", "se")]
+    compared += [("pvalue", "pvalue", "pvalue"), ("smd", "smd", "number")]
+    compared += [("vr", "variance_ratio", "number")]
     for arm in arms:
+        k = _arm_key(arm)
         group = (
             f"{_arm_label(arm, treatment, labels, language)} - "
             f"{_arm_label(control, treatment, labels, language)}"
         )
-        columns.append(Column(f"{_arm_key(arm)}|difference", text("difference", language), group=group))
-        if with_p:
-            columns.append(Column(f"{_arm_key(arm)}|se", text("se", language), "se", group=group))
-            columns.append(Column(f"{_arm_key(arm)}|pvalue", text("pvalue", language), "pvalue", group=group))
-        columns.append(Column(f"{_arm_key(arm)}|smd", smd_label, group=group))
-        if "variance_ratio" in balance.columns:
-            columns.append(Column(f"{_arm_key(arm)}|vr", text("variance_ratio", language), group=group))
+        for suffix, label, kind in compared:
+            if suffix in ("se", "pvalue") and not with_p:
+                continue
+            if suffix == "vr" and "variance_ratio" not in balance.columns:
+                continue
+            shown_label = smd_label if suffix == "smd" else text(label, language)
+            columns.append(Column(f"{k}|{suffix}", shown_label, kind, group=group))
+    sources = {"difference": "difference", "smd": "smd", "vr": "variance_ratio"}
+    sources |= {"se": "std_error", "pvalue": "pvalue"} if with_p else {}
     b = _Builder()
-    binary_set = set(binary) if binary is not None else None
     for var in variables:
         rows = balance.loc[balance["variable"] == var]
         by_arm = {row["arm"]: row for _, row in rows.iterrows()}
         is_binary = (
-            var in binary_set
-            if binary_set is not None
+            var in set(binary)
+            if binary is not None
             else _infer_binary(rows.loc[rows["arm"] != "total"])
         )
         values: dict[str, Any] = {"variable": var, "label": label_for(var, labels)}
         for arm in shown:
-            row = by_arm[arm]
-            values |= {f"{_arm_key(arm)}|mean": row["mean"], f"{_arm_key(arm)}|sd": row["sd"], f"{_arm_key(arm)}|n": row["n"]}
-            if "n_clusters" in balance.columns:
-                values[f"{_arm_key(arm)}|clusters"] = row["n_clusters"]
+            k, row = _arm_key(arm), by_arm[arm]
+            values |= {f"{k}|mean": row["mean"], f"{k}|sd": row["sd"], f"{k}|n": row["n"]}
+            values[f"{k}|clusters"] = row.get("n_clusters", math.nan)
         for arm in arms:
-            row = by_arm[arm]
-            values |= {
-                f"{_arm_key(arm)}|difference": row.get("difference", math.nan),
-                f"{_arm_key(arm)}|smd": row.get("smd", math.nan),
-                f"{_arm_key(arm)}|vr": row.get("variance_ratio", math.nan),
-            }
-            if with_p:
-                values |= {f"{_arm_key(arm)}|se": row["std_error"], f"{_arm_key(arm)}|pvalue": row["pvalue"]}
+            k, row = _arm_key(arm), by_arm[arm]
+            values |= {f"{k}|{suffix}": row.get(col, math.nan) for suffix, col in sources.items()}
         r = b.row(**values)
         quantities: dict[Any, list[Hashable | None]] = {}
         for arm in shown:
-            n_id = b.count(r, f"{_arm_key(arm)}|n")
-            implied = b.binary(r, f"{_arm_key(arm)}|mean", f"{_arm_key(arm)}|n") if is_binary else []
+            k = _arm_key(arm)
+            n_id = b.count(r, f"{k}|n")
+            implied = b.binary(r, f"{k}|mean", f"{k}|n") if is_binary else []
             quantities[arm] = [n_id, *implied]
-            b.derive(r, [f"{_arm_key(arm)}|mean", f"{_arm_key(arm)}|sd"], [n_id])
-            b.derive(r, [f"{_arm_key(arm)}|sd"], implied)
+            b.derive(r, [f"{k}|mean", f"{k}|sd"], [n_id])
+            b.derive(r, [f"{k}|sd"], implied)
         for arm in arms:
-            stats_columns = [f"{_arm_key(arm)}|{s}" for s in ("difference", "se", "pvalue", "smd", "vr")]
-            b.derive(r, stats_columns, quantities[arm] + quantities[control])
+            cells = [f"{_arm_key(arm)}|{suffix}" for suffix in sources]
+            b.derive(r, cells, quantities[arm] + quantities[control])
         if has_total:
             for position in range(len(quantities["total"])):
                 parts = [quantities[a][position] for a in [control, *arms]]

@@ -128,7 +128,7 @@ def test_balance_table_layout_and_values(survey):
     assert any("SE: CR1, t on 19 df" in n for n in table.notes)
     # female is 0/1 (SD identity holds): its means imply counts; age does not.
     implied = {q.id[2] for q in table.quantities if len(q.cells) == 2}
-    rows = {r: v for r, v in enumerate(table.frame["variable"])}
+    rows = dict(enumerate(table.frame["variable"]))
     assert {rows[q.id[1]] for q in table.quantities if len(q.cells) == 2} == {"female"}
     assert implied == {"0|mean", "1|mean", "total|mean"}
 
