@@ -24,6 +24,7 @@ from evaluation.reporting.text import format_value
 
 __all__ = [
     "CSS",
+    "FIGURE_RC_ATTRIBUTE",
     "check_published",
     "display_rows",
     "figure_bytes",
@@ -53,6 +54,8 @@ figcaption{font-size:.85rem}
 """
 
 _PNG_DPI = 150
+#: Attribute holding the rc settings a figure was drawn with; it is saved with the same ones.
+FIGURE_RC_ATTRIBUTE = "_evaluation_rc"
 
 
 def check_published(table: object) -> PublishedTable:
@@ -352,7 +355,8 @@ def figure_bytes(figure: Figure, fmt: str) -> bytes:
     -------
     bytes
         The file content: PNG without the software stamp; SVG without date and creator, text
-        drawn as paths, and element identifiers from a fixed salt.
+        drawn as paths, and element identifiers from a fixed salt. Figures from
+        :mod:`evaluation.reporting.figures` are saved with the style they were drawn with.
 
     Raises
     ------
@@ -365,7 +369,9 @@ def figure_bytes(figure: Figure, fmt: str) -> bytes:
         msg = f"expected a matplotlib Figure; got {type(figure).__name__}"
         raise TypeError(msg)
     buffer = io.BytesIO()
-    with mpl.rc_context({"svg.hashsalt": "evaluation", "svg.fonttype": "path"}):
+    settings = dict(getattr(figure, FIGURE_RC_ATTRIBUTE, {}))
+    settings |= {"svg.hashsalt": "evaluation", "svg.fonttype": "path"}
+    with mpl.rc_context(settings):
         if fmt == "png":
             figure.savefig(buffer, format="png", dpi=_PNG_DPI, metadata={"Software": None})
         elif fmt == "svg":
