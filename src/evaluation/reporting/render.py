@@ -254,7 +254,7 @@ def table_html(
         body.append("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in cells) + "</tr>")
     notes = "<br>".join(esc(n) for n in published.notes)
     out = (
-        f'<table class="evaluation" id="{esc(published.name)}">'
+        f'<table class="evaluation" id="table-{esc(published.name)}">'
         f"<caption>{esc(_caption(published, number))}</caption>"
         f"<thead>{''.join(head)}</thead><tbody>{''.join(body)}</tbody>"
         f'<tfoot><tr><td colspan="{len(columns)}">{notes}</td></tr></tfoot></table>'
