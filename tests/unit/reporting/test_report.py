@@ -175,7 +175,8 @@ def test_html_sections_numbers_captions_and_banner(report):
     assert page.count("SIMULATED DATA") >= 1 + 3 + 2  # page, every table, every figure
     assert "Deviations from the analysis plan" in page
     assert "inference.method = &#x27;wild&#x27;" in page
-    assert "p" * 64 in page and "c" * 40 in page
+    assert "p" * 64 in page
+    assert "c" * 40 in page
 
 
 def test_no_banner_on_real_data():
@@ -277,7 +278,9 @@ def test_write_table_formats(tmp_path):
         "attrition.tex",
     ]
     tex = (tmp_path / "attrition.tex").read_text(encoding="utf-8")
-    assert r"\toprule" in tex and r"\begin{tablenotes}" in tex and r"\end{threeparttable}" in tex
+    assert r"\toprule" in tex
+    assert r"\begin{tablenotes}" in tex
+    assert r"\end{threeparttable}" in tex
     assert "**Table 4. Attrition" in (tmp_path / "attrition.md").read_text(encoding="utf-8")
     with pytest.raises(ValueError, match="unknown table format"):
         write_table(table, tmp_path, formats=["docx"])
