@@ -1427,7 +1427,9 @@ def _gain_row(
     n = len(rows)
     mean_pre = float(x.mean()) if n else math.nan
     mean_post = float(y.mean()) if n else math.nan
-    pvalue = float(stats.ttest_rel(y, x).pvalue) if n > 1 and np.ptp(y - x) > 0 else math.nan
+    d = y - x
+    varies = n > 1 and np.ptp(d) > 1e-9 * max(1.0, float(np.abs(d).max()))
+    pvalue = float(stats.ttest_rel(y, x).pvalue) if varies else math.nan  # constant gain: no test
     gain = mean_post - mean_pre
     r = b.row(
         label=label,
