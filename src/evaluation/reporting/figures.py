@@ -55,7 +55,18 @@ __all__ = [
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
 #: The Debian package that provides a CJK font matplotlib can use.
 CJK_FONT_PACKAGE = "fonts-noto-cjk"
-_CJK_FAMILIES = ("Noto Sans CJK", "Noto Sans SC", "Source Han Sans", "WenQuanYi")
+# In order of preference: Simplified Chinese faces first, then any face of the same families.
+_CJK_FAMILIES = (
+    "Noto Sans CJK SC",
+    "Noto Sans SC",
+    "Source Han Sans SC",
+    "Source Han Sans CN",
+    "WenQuanYi Zen Hei",
+    "WenQuanYi Micro Hei",
+    "Noto Sans CJK",
+    "Source Han Sans",
+    "WenQuanYi",
+)
 _CJK_CHARACTERS = re.compile(r"[\u2e80-\u2fff\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]")
 _NOTES_ATTRIBUTE = "_evaluation_notes"
 _WIDTH = 7.5
@@ -72,14 +83,20 @@ def cjk_font(names: Sequence[str] | None = None) -> str | None:
     Returns
     -------
     str or None
-        The first (in sorted order) family whose name starts with Noto Sans CJK, Noto Sans SC,
-        Source Han Sans or WenQuanYi; ``None`` when there is none (install the Debian package
-        ``fonts-noto-cjk`` and clear matplotlib's font cache).
+        A family for Chinese text, Simplified Chinese faces first (Noto Sans CJK SC, Noto Sans
+        SC, Source Han Sans SC/CN, WenQuanYi), then any Noto Sans CJK, Source Han Sans or
+        WenQuanYi face; ``None`` when there is none (install the Debian package
+        ``fonts-noto-cjk``; matplotlib rebuilds its font cache when it finds new fonts, or
+        delete the cache folder ``matplotlib.get_cachedir()``).
     """
     if names is None:
         names = [f.name for f in font_manager.fontManager.ttflist]
-    found = sorted({n for n in names if n.startswith(_CJK_FAMILIES)})
-    return found[0] if found else None
+    available = sorted(set(names))
+    for prefix in _CJK_FAMILIES:
+        found = [n for n in available if n.startswith(prefix)]
+        if found:
+            return found[0]
+    return None
 
 
 def figure_notes(figure: Figure) -> tuple[str, ...]:
