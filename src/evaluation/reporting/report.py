@@ -193,9 +193,10 @@ class Report:
         Sections; kept in the order of :data:`SECTIONS` (stable within a key).
     provenance : Provenance
         Data, plan and code behind every output.
-    deviations : tuple of Mapping
-        Deviations from the registered plan (``id``, ``date``, ``who``, ``what``, ``why``,
-        ``changes``), printed in the design section.
+    deviations : tuple
+        Deviations from the registered plan, as mappings or objects (such as
+        ``evaluation.plan.Deviation``) with ``id``, ``date``, ``who``, ``what``, ``why`` and
+        ``changes``; printed in the design section.
     language : str
         ``"en"`` or ``"zh"`` (page language attribute).
     """
@@ -211,13 +212,23 @@ class Report:
         order = {key: position for position, key in enumerate(SECTIONS)}
         ranked = sorted(enumerate(self.sections), key=lambda p: (order[p[1].key], p[0]))
         object.__setattr__(self, "sections", tuple(s for _, s in ranked))
-        frozen = tuple(MappingProxyType(dict(d)) for d in self.deviations)
+        frozen = tuple(MappingProxyType(_deviation_fields(d)) for d in self.deviations)
         object.__setattr__(self, "deviations", frozen)
         names = [(type(i).__name__, i.name) for _, i in numbered_items(self)]
         duplicated = sorted({n for kind, n in names if names.count((kind, n)) > 1})
         if duplicated:
             msg = f"output names used twice: {duplicated}"
             raise ValueError(msg)
+
+
+_DEVIATION_FIELDS = ("id", "date", "who", "what", "why", "changes")
+
+
+def _deviation_fields(deviation: Any) -> dict[str, Any]:
+    """Read a deviation from a mapping or an object with the same attributes (plan.Deviation)."""
+    if isinstance(deviation, Mapping):
+        return dict(deviation)
+    return {f: getattr(deviation, f) for f in _DEVIATION_FIELDS if hasattr(deviation, f)}
 
 
 def numbered_items(report: Report) -> list[tuple[str, PublishedTable | FigureItem]]:

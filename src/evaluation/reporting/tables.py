@@ -151,7 +151,7 @@ class Table:
     columns : tuple of Column
         Displayed columns, in order.
     notes : tuple of str
-        Table notes: N, clusters, SE type and df, methods.
+        Table notes: N, clusters, SE type and df, methods (empty notes are dropped).
     source : str
         Data source line (for example the data file hash, or the simulated demo world).
     quantities : tuple of Quantity
@@ -188,7 +188,7 @@ class Table:
         """Copy the frame, freeze the mappings and check that every reference exists."""
         frame = self.frame.reset_index(drop=True).copy()
         object.__setattr__(self, "frame", frame)
-        object.__setattr__(self, "notes", tuple(self.notes))
+        object.__setattr__(self, "notes", tuple(n for n in self.notes if n))
         object.__setattr__(self, "columns", tuple(self.columns))
         object.__setattr__(self, "quantities", tuple(self.quantities))
         object.__setattr__(self, "margins", tuple(self.margins))
@@ -316,6 +316,21 @@ def _estimates_note(frame: pd.DataFrame, language: str) -> str:
         level = _span([round(float(v) * 100, 1) for v in frame["level"]], "{:g}")
         parts.append(text("note_level", language, level=level))
     return "; ".join(parts) + "."
+
+
+def _available_note(frame: pd.DataFrame, language: str) -> str | None:
+    """Summarise whichever of N, clusters, SE type, df and inference a frame carries."""
+    parts = []
+    if "n_clusters" in frame and frame["n_clusters"].notna().any():
+        parts.append(text("note_clusters", language, clusters=_span(frame["n_clusters"])))
+    if "vcov" in frame and frame["vcov"].notna().any():
+        vcov = ", ".join(sorted(set(frame["vcov"].dropna().astype(str))))
+        df = _df_text(frame["df"]) if "df" in frame else "NA"
+        parts.append(text("note_se", language, vcov=vcov, df=df))
+    if "inference" in frame and frame["inference"].notna().any():
+        inference = ", ".join(sorted(set(frame["inference"].dropna().astype(str))))
+        parts.append(text("note_inference", language, inference=inference))
+    return "; ".join(parts) + "." if parts else None
 
 
 def _arm_label(arm: Any, treatment: str, labels: Mapping[str, str] | None, language: str) -> str:
@@ -1286,6 +1301,7 @@ def lee_bounds_table(
     if "ci_lower" in bounds.columns:
         notes.append("Interval: Imbens-Manski 95% confidence interval for the effect.")
     notes.append(text("note_n", language, n=_span(bounds["nobs"])) + ".")
+    notes.append(_available_note(bounds, language))
     notes.append(_source_note(source, language))
     return b.table(
         columns,
@@ -1398,6 +1414,7 @@ def results_framework_table(
     notes = [
         "Progress: (endline - baseline) / (target - baseline); achieved at 100% or more.",
         "Effect: programme effect on the indicator from the primary estimator, where estimated.",
+        _available_note(framework, language),
         _source_note(source, language),
     ]
     return b.table(

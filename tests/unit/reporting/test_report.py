@@ -292,3 +292,20 @@ def test_manifest_markdown_escapes_pipes():
     text = manifest_markdown([OutputRecord("a.csv", "x | y", "f", "i")], PROVENANCE)
     assert "x \\| y" in text
     assert pathlib.PurePosixPath("a.csv").name in text
+
+
+def test_plan_deviations_are_printed():
+    from evaluation.plan import Deviation
+
+    deviation = Deviation(
+        id="D02",
+        what="Drop the city subgroup",
+        why="Two cities withdrew",
+        who="Evaluation manager",
+        date="2025-10-01",
+        changes={"subgroups.city.column": "meta_city"},
+    )
+    page = report_html(build_report(simulated=False, deviations=(deviation,)))
+    assert "<td>D02</td><td>2025-10-01</td><td>Evaluation manager</td>" in page
+    assert "Two cities withdrew" in page
+    assert "subgroups.city.column = &#x27;meta_city&#x27;" in page
