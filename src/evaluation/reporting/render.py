@@ -186,7 +186,9 @@ def _md(value: str) -> str:
     return value.replace("|", "\\|")
 
 
-def table_markdown(published: PublishedTable, number: str | None = None) -> str:
+def table_markdown(
+    published: PublishedTable, number: str | None = None, *, banner: str = ""
+) -> str:
     """Render a gated table as a Markdown pipe table with caption and notes.
 
     Parameters
@@ -195,6 +197,8 @@ def table_markdown(published: PublishedTable, number: str | None = None) -> str:
         A gated table.
     number : str, optional
         Caption prefix such as ``"Table 3"``.
+    banner : str, optional
+        A warning shown above the table (the simulated-data banner).
 
     Returns
     -------
@@ -204,7 +208,8 @@ def table_markdown(published: PublishedTable, number: str | None = None) -> str:
     published = check_published(published)
     columns = published.table.columns
     headers = [f"{c.group}: {c.label}" if c.group else c.label for c in columns]
-    lines = [f"**{_md(_caption(published, number))}**", ""]
+    lines = [f"> **{_md(banner)}**", ""] if banner else []
+    lines += [f"**{_md(_caption(published, number))}**", ""]
     lines.append("| " + " | ".join(_md(h) for h in headers) + " |")
     align = ["---" if c.kind == "text" else "---:" for c in columns]
     lines.append("| " + " | ".join(align) + " |")
@@ -218,7 +223,11 @@ def table_markdown(published: PublishedTable, number: str | None = None) -> str:
 
 
 def table_html(
-    published: PublishedTable, number: str | None = None, *, standalone: bool = False
+    published: PublishedTable,
+    number: str | None = None,
+    *,
+    standalone: bool = False,
+    banner: str = "",
 ) -> str:
     """Render a gated table as an HTML table (or a complete page).
 
@@ -230,6 +239,8 @@ def table_html(
         Caption prefix such as ``"Table 3"``.
     standalone : bool, optional
         Wrap in a self-contained HTML page with inline CSS.
+    banner : str, optional
+        A warning shown above the table (the simulated-data banner).
 
     Returns
     -------
@@ -259,6 +270,8 @@ def table_html(
         f"<thead>{''.join(head)}</thead><tbody>{''.join(body)}</tbody>"
         f'<tfoot><tr><td colspan="{len(columns)}">{notes}</td></tr></tfoot></table>'
     )
+    if banner:
+        out = f'<div class="banner">{esc(banner)}</div>' + out
     if not standalone:
         return out
     return (
@@ -289,7 +302,7 @@ def _tex(value: str) -> str:
     return "".join(_LATEX_SPECIAL.get(ch, ch) for ch in value)
 
 
-def table_latex(published: PublishedTable, number: str | None = None) -> str:
+def table_latex(published: PublishedTable, number: str | None = None, *, banner: str = "") -> str:
     """Render a gated table as LaTeX (booktabs rules, threeparttable notes).
 
     Parameters
@@ -298,6 +311,8 @@ def table_latex(published: PublishedTable, number: str | None = None) -> str:
         A gated table.
     number : str, optional
         Unused by LaTeX numbering; kept for a uniform signature.
+    banner : str, optional
+        A warning set in bold as the first table note (the simulated-data banner).
 
     Returns
     -------
@@ -336,6 +351,7 @@ def table_latex(published: PublishedTable, number: str | None = None) -> str:
             lines.append(rf"\multicolumn{{{len(columns)}}}{{l}}{{\textit{{{_tex(group)}}}}} \\")
         lines.append(" & ".join(_tex(c) for c in cells) + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}", r"\begin{tablenotes}[flushleft]", r"\footnotesize"]
+    lines += [rf"\item \textbf{{{_tex(banner)}}}"] if banner else []
     lines += [rf"\item {_tex(note)}" for note in published.notes]
     lines += [r"\end{tablenotes}", r"\end{threeparttable}", r"\end{table}"]
     return "\n".join(lines) + "\n"

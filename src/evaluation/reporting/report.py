@@ -326,8 +326,8 @@ def report_html(report: Report) -> str:
                 heading = f"<h3>{esc(item.heading)}</h3>" if item.heading else ""
                 parts.append(f"{heading}<p>{esc(item.text)}</p>")
             elif isinstance(item, PublishedTable):
-                tag = '<div class="banner">SIMULATED DATA</div>' if p.simulated else ""
-                parts.append(tag + table_html(item, numbers[id(item)]))
+                banner = "SIMULATED DATA" if p.simulated else ""
+                parts.append(table_html(item, numbers[id(item)], banner=banner))
             else:
                 parts.append(_figure_html(numbers[id(item)], item, p.simulated))
         parts.append("</section>")

@@ -37,6 +37,7 @@ from evaluation.reporting.report import (
     numbered_items,
     report_html,
 )
+from evaluation.reporting.text import text
 
 __all__ = [
     "FIGURE_FORMATS",
@@ -72,6 +73,7 @@ def write_table(
     *,
     number: str | None = None,
     formats: Sequence[str] = TABLE_FORMATS,
+    banner: str = "",
 ) -> list[pathlib.Path]:
     """Write one gated table as CSV, Markdown, HTML and LaTeX.
 
@@ -85,6 +87,9 @@ def write_table(
         Caption number (``"Table 3"``).
     formats : sequence of str, optional
         Any of ``csv``, ``md``, ``html``, ``tex``.
+    banner : str, optional
+        Warning above the table in Markdown, HTML and LaTeX (the simulated-data banner); CSV
+        files stay plain data.
 
     Returns
     -------
@@ -105,9 +110,9 @@ def write_table(
         raise ValueError(msg)
     renderers = {
         "csv": lambda: table_csv(table),
-        "md": lambda: table_markdown(table, number),
-        "html": lambda: table_html(table, number, standalone=True),
-        "tex": lambda: table_latex(table, number),
+        "md": lambda: table_markdown(table, number, banner=banner),
+        "html": lambda: table_html(table, number, standalone=True, banner=banner),
+        "tex": lambda: table_latex(table, number, banner=banner),
     }
     folder = pathlib.Path(directory)
     return [_write(folder / f"{table.name}.{fmt}", renderers[fmt]()) for fmt in formats]
@@ -165,13 +170,15 @@ def _cell_value(table: PublishedTable, row: int, column: Any, shown: str) -> Any
     return int(number) if column.kind == "count" else number
 
 
-def workbook_bytes(tables: Iterable[tuple[str, PublishedTable]]) -> bytes:
+def workbook_bytes(tables: Iterable[tuple[str, PublishedTable]], *, banner: str = "") -> bytes:
     """Build one Excel workbook holding every table, with a contents sheet.
 
     Parameters
     ----------
     tables : iterable of (str, PublishedTable)
         Numbers (``"Table 1"``) and gated tables, in order.
+    banner : str, optional
+        Warning written above every sheet (the simulated-data banner).
 
     Returns
     -------
@@ -187,8 +194,11 @@ def workbook_bytes(tables: Iterable[tuple[str, PublishedTable]]) -> bytes:
     book = Workbook()
     contents = book.active
     contents.title = "Contents"
+    if banner:
+        contents.append([banner])
+        contents.cell(1, 1).font = Font(bold=True, color="B3470F")
     contents.append(["Table", "Title", "Sheet"])
-    for cell in contents[1]:
+    for cell in contents[contents.max_row]:
         cell.font = Font(bold=True)
     taken = {"contents"}
     for number, given in tables:
@@ -196,11 +206,14 @@ def workbook_bytes(tables: Iterable[tuple[str, PublishedTable]]) -> bytes:
         sheet = book.create_sheet(_sheet_title(table.name, taken))
         contents.append([number, table.title, sheet.title])
         columns = table.table.columns
+        if banner:
+            sheet.append([banner])
+            sheet.cell(1, 1).font = Font(bold=True, color="B3470F")
         sheet.append([f"{number}. {table.title}"])
-        sheet["A1"].font = Font(bold=True)
+        sheet.cell(sheet.max_row, 1).font = Font(bold=True)
         sheet.append([c.group for c in columns])
         sheet.append([c.label for c in columns])
-        for cell in (*sheet[2], *sheet[3]):
+        for cell in (*sheet[sheet.max_row - 1], *sheet[sheet.max_row]):
             cell.font = Font(bold=True)
             cell.alignment = Alignment(horizontal="center")
         for row, (group, cells) in enumerate(display_rows(table)):
@@ -228,7 +241,10 @@ def workbook_bytes(tables: Iterable[tuple[str, PublishedTable]]) -> bytes:
 
 
 def write_workbook(
-    tables: Iterable[tuple[str, PublishedTable]], path: str | os.PathLike[str]
+    tables: Iterable[tuple[str, PublishedTable]],
+    path: str | os.PathLike[str],
+    *,
+    banner: str = "",
 ) -> pathlib.Path:
     """Write every table into one Excel workbook.
 
@@ -238,13 +254,15 @@ def write_workbook(
         Numbers and gated tables, in order.
     path : path-like
         The ``.xlsx`` file.
+    banner : str, optional
+        Warning written above every sheet (the simulated-data banner).
 
     Returns
     -------
     pathlib.Path
         The written file.
     """
-    return _write(pathlib.Path(path), workbook_bytes(tables))
+    return _write(pathlib.Path(path), workbook_bytes(tables, banner=banner))
 
 
 def _clear(folder: pathlib.Path, suffixes: Iterable[str], keep: set[pathlib.Path]) -> None:
@@ -281,6 +299,7 @@ def write_report(report: Report, directory: str | os.PathLike[str]) -> list[Outp
     """
     root = pathlib.Path(directory)
     inputs = report.provenance.inputs()
+    banner = text("note_simulated", report.language) if report.provenance.simulated else ""
     records: list[OutputRecord] = []
     written: set[pathlib.Path] = set()
     items = numbered_items(report)
@@ -288,7 +307,7 @@ def write_report(report: Report, directory: str | os.PathLike[str]) -> list[Outp
     for number, item in items:
         if isinstance(item, PublishedTable):
             gated.append((number, item))
-            for path in write_table(item, root / "tables", number=number):
+            for path in write_table(item, root / "tables", number=number, banner=banner):
                 written.add(path)
                 records.append(
                     OutputRecord(
@@ -310,7 +329,7 @@ def write_report(report: Report, directory: str | os.PathLike[str]) -> list[Outp
                     )
                 )
     if gated:
-        workbook = write_workbook(gated, root / "tables" / "tables.xlsx")
+        workbook = write_workbook(gated, root / "tables" / "tables.xlsx", banner=banner)
         written.add(workbook)
         records.append(
             OutputRecord(

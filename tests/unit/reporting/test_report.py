@@ -220,6 +220,13 @@ def test_write_report_and_manifest(report, tmp_path):
     assert "**Simulated data**" in manifest
     paths = [line.split("`")[1] for line in manifest.splitlines() if line.startswith("| `")]
     assert paths == sorted(paths)
+    banner = "SIMULATED DATA: the demo world, not survey responses."
+    for fmt in ("md", "html", "tex"):
+        assert banner in (out / "tables" / f"balance.{fmt}").read_text(encoding="utf-8"), fmt
+    assert "SIMULATED" not in (out / "tables" / "balance.csv").read_text(encoding="utf-8")
+    book = openpyxl.load_workbook(out / "tables" / "tables.xlsx")
+    assert book["balance"]["A1"].value == banner
+    assert book["Contents"]["A1"].value == banner
 
 
 @pytest.mark.slow
@@ -248,7 +255,7 @@ def test_workbook_contents(report):
     book = openpyxl.load_workbook(io.BytesIO(workbook_bytes(numbered)))
     assert book.sheetnames == ["Contents", "attrition", "balance", "effects_employability"]
     sheet = book["attrition"]
-    assert sheet["A1"].value.startswith("Table 1. Attrition")
+    assert sheet["A1"].value.startswith("Table 1. Attrition")  # no banner unless asked
     rows = list(sheet.iter_rows(min_row=4, max_row=6, values_only=True))
     assert rows[2][:2] == ("Total", 240)
     assert isinstance(rows[2][4], float)
