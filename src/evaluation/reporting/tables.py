@@ -14,6 +14,7 @@ import the data stages.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections import defaultdict
 from collections.abc import Collection, Hashable, Iterable, Mapping, Sequence
@@ -227,7 +228,8 @@ class Table:
 class _Builder:
     """Collects rows and the protection structure of one table."""
 
-    def __init__(self) -> None:
+    def __init__(self, source: str, language: str) -> None:
+        self.source, self.language = source, language
         self.rows: list[dict[str, Any]] = []
         self.quantities: dict[Hashable, Quantity] = {}
         self.margins: list[tuple[Hashable, tuple[Hashable, ...]]] = []
@@ -269,7 +271,8 @@ class _Builder:
             return
         self.margins.append((total, tuple(parts)))
 
-    def table(self, columns: Sequence[Column], **kw: Any) -> Table:
+    def table(self, columns: Sequence[Column], notes: Sequence[str | None], **kw: Any) -> Table:
+        """Build the table; the data-source note is added last."""
         frame = pd.DataFrame(self.rows)
         needed = [s for c in columns for s in c.sources] + [c for _, c in self.derived]
         for source in dict.fromkeys(needed):
@@ -278,6 +281,12 @@ class _Builder:
         return Table(
             frame=frame,
             columns=tuple(columns),
+            notes=(
+                *[n for n in notes if n],
+                text("note_source", self.language, source=self.source),
+            ),
+            source=self.source,
+            language=self.language,
             quantities=tuple(self.quantities.values()),
             margins=tuple(self.margins),
             derived=dict(self.derived),
@@ -377,10 +386,6 @@ def _frame_of(estimates: EffectEstimates | pd.DataFrame) -> pd.DataFrame:
     raise TypeError(msg)
 
 
-def _source_note(source: str, language: str) -> str:
-    return text("note_source", language, source=source)
-
-
 # --- descriptive statistics ----------------------------------------------------------------
 
 
@@ -463,7 +468,7 @@ def descriptive_table(
                 columns.append(
                     Column(f"{_cell_key(rd, arm)}|{stat}", text(stat, language), kind, group=group)
                 )
-    b = _Builder()
+    b = _Builder(source, language)
     for var in variables:
         binary = _is_binary_values(data[var])
         values: dict[str, Any] = {"variable": var, "label": label_for(var, labels)}
@@ -509,14 +514,11 @@ def descriptive_table(
             prefix = "" if rd is None else f"{_round_label(rd, language)}: "
             counts_text.append(prefix + per_arm)
         notes.append(text("note_clusters_by_arm", language, clusters="; ".join(counts_text)) + ".")
-    notes.append(_source_note(source, language))
     return b.table(
         columns,
         name=name,
         title=title or text("title_descriptives", language),
-        notes=tuple(notes),
-        source=source,
-        language=language,
+        notes=notes,
         producer="evaluation.reporting.tables.descriptive_table",
         variables=tuple(variables),
     )
@@ -571,26 +573,7 @@ def enterprise_table(
         name="enterprise_indicators",
         title=text("title_enterprise", language),
     )
-    return _with(table, producer="evaluation.reporting.tables.enterprise_table")
-
-
-def _with(table: Table, **changes: Any) -> Table:
-    fields = {
-        "name": table.name,
-        "title": table.title,
-        "frame": table.frame,
-        "columns": table.columns,
-        "notes": table.notes,
-        "source": table.source,
-        "quantities": table.quantities,
-        "margins": table.margins,
-        "derived": table.derived,
-        "language": table.language,
-        "producer": table.producer,
-        "variables": table.variables,
-        "row_group": table.row_group,
-    }
-    return Table(**(fields | changes))
+    return dataclasses.replace(table, producer="evaluation.reporting.tables.enterprise_table")
 
 
 # --- balance -------------------------------------------------------------------------------
@@ -706,7 +689,7 @@ def balance_table(
             columns.append(Column(f"{k}|{suffix}", shown_label, kind, group=group))
     sources = {"difference": "difference", "smd": "smd", "vr": "variance_ratio"}
     sources |= {"se": "std_error", "pvalue": "pvalue"} if with_p else {}
-    b = _Builder()
+    b = _Builder(source, language)
     for var in variables:
         rows = balance.loc[balance["variable"] == var]
         by_arm = {row["arm"]: row for _, row in rows.iterrows()}
@@ -763,14 +746,11 @@ def balance_table(
                 f"p = {row['pvalue']:.3f}; N = {int(row['nobs']):,}{clusters}; "
                 f"{row['vcov']}; missing values: {row['missing']}."
             )
-    notes.append(_source_note(source, language))
     return b.table(
         columns,
         name=name,
         title=title or text("title_balance", language),
-        notes=tuple(notes),
-        source=source,
-        language=language,
+        notes=notes,
         producer="evaluation.reporting.tables.balance_table",
         variables=tuple(variables),
     )
@@ -843,7 +823,7 @@ def attrition_table(
             Column("diff_se", text("se", language), "se", group=group, digits=1),
             Column("diff_p", text("pvalue", language), "pvalue", group=group),
         ]
-    b = _Builder()
+    b = _Builder(source, language)
     ids: dict[Any, tuple] = {}
     for arm in [*arms, "total"]:
         rows = data if arm == "total" else data.loc[data[treatment] == arm]
@@ -877,14 +857,11 @@ def attrition_table(
             f"{differential.estimator}); "
             + _estimates_note(EffectEstimates((differential,)).to_frame(), language)
         )
-    notes.append(_source_note(source, language))
     return b.table(
         columns,
         name=name,
         title=text("title_attrition", language),
-        notes=tuple(notes),
-        source=source,
-        language=language,
+        notes=notes,
         producer="evaluation.reporting.tables.attrition_table",
         variables=(response,),
     )
@@ -972,7 +949,7 @@ def effects_table(
     columns += [Column("nobs", text("n", language), "count")]
     if rows["n_clusters"].notna().any():
         columns.append(Column("n_clusters", text("clusters", language), "count"))
-    b = _Builder()
+    b = _Builder(source, language)
     keep = ["control_mean", "effect", "std_error", "ci_lower", "ci_upper", "pvalue", *adjustments]
     for _, row in rows.iterrows():
         fam = row.get("family")
@@ -995,7 +972,6 @@ def effects_table(
     if adjustments:
         described = ", ".join(ADJUSTMENT_LABELS.get(a, a) for a in adjustments)
         notes.append(f"Adjusted for multiple testing: {described} (families as in the plan).")
-    notes.append(_source_note(source, language))
     if family is not None:
         fam_label = (families or {}).get(family, family)
         title = text("title_effects", language, family=fam_label)
@@ -1005,9 +981,7 @@ def effects_table(
         columns,
         name=name or (f"effects_{family}" if family else "effects"),
         title=title,
-        notes=tuple(notes),
-        source=source,
-        language=language,
+        notes=notes,
         producer="evaluation.reporting.tables.effects_table",
         variables=tuple(rows["outcome"]),
         row_group=None if family is not None else "family_label",
@@ -1080,7 +1054,7 @@ def heterogeneity_table(
     columns.append(Column("nobs", text("n", language), "count"))
     if rows["n_clusters"].notna().any():
         columns.append(Column("n_clusters", text("clusters", language), "count"))
-    b = _Builder()
+    b = _Builder(source, language)
     stats_columns = ["control_mean", "effect", "std_error", "pvalue"]
     spec = rows["specification"] if "specification" in rows else pd.Series(None, index=rows.index)
     keys = list(dict.fromkeys(zip(rows["outcome"], spec.fillna(""), strict=True)))
@@ -1127,15 +1101,12 @@ def heterogeneity_table(
             "differences are contrasts with the first (reference) subgroup."
         ),
         _estimates_note(rows, language),
-        _source_note(source, language),
     ]
     return b.table(
         columns,
         name=name,
         title=text("title_heterogeneity", language),
-        notes=tuple(notes),
-        source=source,
-        language=language,
+        notes=notes,
         producer="evaluation.reporting.tables.heterogeneity_table",
         variables=tuple(pd.unique(rows["outcome"])),
         row_group="group",
@@ -1190,7 +1161,7 @@ def robustness_table(
             Column(f"{est}|se", text("se", language), "se", group=group),
             Column(f"{est}|n", text("n", language), "count", group=group),
         ]
-    b = _Builder()
+    b = _Builder(source, language)
     for outcome in pd.unique(rows["outcome"]):
         values: dict[str, Any] = {"outcome": outcome, "label": label_for(outcome, labels)}
         mine = rows.loc[rows["outcome"] == outcome]
@@ -1214,14 +1185,11 @@ def robustness_table(
         for est in order
         if len(mine := rows.loc[rows["estimator"] == est])
     ]
-    notes.append(_source_note(source, language))
     return b.table(
         columns,
         name=name,
         title=text("title_robustness", language),
-        notes=tuple(notes),
-        source=source,
-        language=language,
+        notes=notes,
         producer="evaluation.reporting.tables.robustness_table",
         variables=tuple(pd.unique(rows["outcome"])),
     )
@@ -1275,7 +1243,7 @@ def lee_bounds_table(
     ]
     if "n_clusters" in bounds.columns:
         columns.append(Column("n_clusters", text("clusters", language), "count"))
-    b = _Builder()
+    b = _Builder(source, language)
     keep = ["lower_bound", "upper_bound", "ci_lower", "ci_upper", "trimming_share"]
     for _, row in bounds.iterrows():
         r = b.row(
@@ -1302,14 +1270,11 @@ def lee_bounds_table(
         notes.append("Interval: Imbens-Manski 95% confidence interval for the effect.")
     notes.append(text("note_n", language, n=_span(bounds["nobs"])) + ".")
     notes.append(_available_note(bounds, language))
-    notes.append(_source_note(source, language))
     return b.table(
         columns,
         name=name,
         title=text("title_lee", language),
-        notes=tuple(notes),
-        source=source,
-        language=language,
+        notes=notes,
         producer="evaluation.reporting.tables.lee_bounds_table",
         variables=tuple(bounds["outcome"]),
     )
@@ -1380,7 +1345,7 @@ def results_framework_table(
         Column("nobs_baseline", text("baseline_n", language), "count"),
         Column("nobs_endline", f"{text('endline', language)} {text('n', language)}", "count"),
     ]
-    b = _Builder()
+    b = _Builder(source, language)
     for _, source_row in framework.iterrows():
         row = source_row.to_dict()
         share, status = _progress(row)
@@ -1415,15 +1380,12 @@ def results_framework_table(
         "Progress: (endline - baseline) / (target - baseline); achieved at 100% or more.",
         "Effect: programme effect on the indicator from the primary estimator, where estimated.",
         _available_note(framework, language),
-        _source_note(source, language),
     ]
     return b.table(
         columns,
         name=name,
         title=text("title_framework", language),
-        notes=tuple(notes),
-        source=source,
-        language=language,
+        notes=notes,
         producer="evaluation.reporting.tables.results_framework_table",
         variables=tuple(framework["indicator"].astype(str)),
     )
@@ -1520,7 +1482,7 @@ def capacity_gains_table(
         Column("norm_gain", text("norm_gain", language), digits=2),
         Column("pvalue", text("pvalue", language), "pvalue"),
     ]
-    b = _Builder()
+    b = _Builder(source, language)
     all_label = text("all", language)
     total = _gain_row(b, paired, (pre, post), max_score, label=all_label, group=all_label)
     for column in by:
@@ -1543,15 +1505,12 @@ def capacity_gains_table(
             f"gain (Hake): (post - pre) / ({max_score:g} - pre) of the group means. p: paired "
             "t-test. No comparison group: learning gains, not effects."
         ),
-        _source_note(source, language),
     ]
     return b.table(
         columns,
         name=name,
         title=text("title_capacity", language),
-        notes=tuple(notes),
-        source=source,
-        language=language,
+        notes=notes,
         producer="evaluation.reporting.tables.capacity_gains_table",
         variables=(pre, post, *by),
         row_group="group",
@@ -1615,7 +1574,7 @@ def did_table(
         Column("nobs", text("n", language), "count"),
         Column("n_clusters", text("clusters", language), "count"),
     ]
-    b = _Builder()
+    b = _Builder(source, language)
     for _, source_row in did.iterrows():
         row = source_row.to_dict()
         r = b.row(label=label_for(row["outcome"], labels), **row)
@@ -1647,15 +1606,12 @@ def did_table(
             "estimation sample."
         ),
         _estimates_note(frame, language),
-        _source_note(source, language),
     ]
     return b.table(
         columns,
         name=name,
         title=text("title_did", language),
-        notes=tuple(notes),
-        source=source,
-        language=language,
+        notes=notes,
         producer="evaluation.reporting.tables.did_table",
         variables=tuple(did["outcome"]),
     )
