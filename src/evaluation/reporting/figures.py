@@ -704,16 +704,18 @@ def logframe_progress_plot(
     Returns
     -------
     matplotlib.figure.Figure
-        One bar per indicator: percent of the distance from baseline to target covered, with
-        the target at 100%; indicators without endline data (or suppressed) are labelled so.
+        One bar per indicator (the ``all`` rows; disaggregations are in the table): percent of
+        the distance from baseline to target covered, the target at 100%, green when achieved;
+        indicators without endline data or target, or suppressed, are labelled so.
     """
     published = check_published(table)
     frame = published.table.frame
+    rows = [r for r in range(len(frame)) if frame.at[r, "disaggregation"] == "all"]
     with _drawing(language, None) as style:
-        figure = _figure(_WIDTH, 1.2 + 0.35 * len(frame))
+        figure = _figure(_WIDTH, 1.2 + 0.35 * len(rows))
         ax = figure.subplots()
-        y = np.arange(len(frame))[::-1]
-        for r, yy in zip(range(len(frame)), y, strict=True):
+        y = np.arange(len(rows))[::-1]
+        for r, yy in zip(rows, y, strict=True):
             progress = frame.at[r, "progress"]
             if published.is_hidden(r, "progress"):
                 ax.text(1, yy, "[c]", va="center")
@@ -721,15 +723,15 @@ def logframe_progress_plot(
                 ax.text(1, yy, style.word(str(frame.at[r, "status"])), va="center", color="#555")
             else:
                 value = 100 * float(progress)
-                colour = PALETTE[2] if value >= 100 else PALETTE[1]
+                colour = PALETTE[2] if frame.at[r, "status"] == "achieved" else PALETTE[1]
                 ax.barh(yy, value, color=colour)
                 ax.text(value, yy, f" {value:.0f}%", va="center")
         ax.axvline(100, color="#555", lw=0.8, ls="--")
-        ax.set_ylim(-0.6, len(frame) - 0.4)
+        ax.set_ylim(-0.6, len(rows) - 0.4)
         ax.margins(x=0.12)
         names = [
-            style.clean(f"{i}: {lab}", str(i))
-            for i, lab in zip(frame["indicator"], frame["label"], strict=True)
+            style.clean(f"{frame.at[r, 'id']}: {frame.at[r, 'label']}", str(frame.at[r, "id"]))
+            for r in rows
         ]
         ax.set_yticks(y, names)
         ax.set_xlabel(style.word("progress"))

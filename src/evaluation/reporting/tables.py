@@ -1280,17 +1280,19 @@ def lee_bounds_table(
     )
 
 
-def _progress(row: Mapping[str, Any]) -> tuple[float, str]:
-    baseline, target = row.get("baseline"), row.get("target")
-    endline = row.get("endline")
-    if baseline is None or pd.isna(baseline):
-        return math.nan, "no_data"
-    if endline is None or pd.isna(endline):
-        return math.nan, "baseline_only"
-    if target is None or pd.isna(target) or target == baseline:
-        return math.nan, "no_data"
-    share = (float(endline) - float(baseline)) / (float(target) - float(baseline))
-    return share, "achieved" if share >= 1 else "not_achieved"
+_STATUS_KEYS = {
+    "achieved": "achieved",
+    "not achieved": "not_achieved",
+    "target missing": "target_missing",
+    "no data": "no_data",
+}
+
+
+def _number_or_nan(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
 
 
 def results_framework_table(
@@ -1301,18 +1303,22 @@ def results_framework_table(
     language: str = "en",
     name: str = "results_framework",
 ) -> Table:
-    """Tabulate the results framework: baseline, endline, target, progress and effect.
+    """Lay out the results framework: baseline, endline, change, target, progress and status.
 
     Parameters
     ----------
     framework : pandas.DataFrame
-        One row per logframe indicator with ``indicator``, ``baseline`` and ``target``;
-        optionally ``label``, ``endline``, ``nobs_baseline``, ``nobs_endline``, ``effect``,
-        ``ci_lower``, ``ci_upper`` and ``binary`` (the value is a share of respondents).
+        The tidy table of :func:`evaluation.indicators.framework.results_framework_table`: one
+        row per indicator x disaggregation x group with ``id``, ``indicator``, ``baseline``,
+        ``target`` and ``status``, and, where computed, ``outcome``, ``statistic``,
+        ``disaggregation``, ``group``, ``n_baseline``, ``baseline_source``, ``endline``,
+        ``n_endline``, ``change`` and ``progress``. Optional ``effect``, ``ci_lower`` and
+        ``ci_upper`` give the programme effect on the indicator (from the primary estimator).
     source : str
         Data source for the note.
     labels : Mapping of str to str, optional
-        Indicator labels (used when the frame has no ``label``).
+        Indicator labels, disaggregation labels and ``"<disaggregation>=<group>"`` labels, and
+        outcome titles as ``"outcome=<id>"``.
     language : {"en", "zh"}, optional
         Language.
     name : str, optional
@@ -1321,63 +1327,108 @@ def results_framework_table(
     Returns
     -------
     Table
-        One row per indicator: label, baseline, endline, target, progress towards the target
-        (percent of the distance from baseline), status, programme effect and interval, Ns.
+        One row per indicator and group, in panels by outcome.
 
     Notes
     -----
-    Progress = (endline - baseline) / (target - baseline); status ``achieved`` when progress
-    reaches 100%, ``baseline only`` before the endline. Baseline cells depend on the baseline
-    N, endline, progress, status and effect on the endline N (and, for shares, their implied
-    counts).
+    Status and progress are taken as computed by the indicators stage (progress = share of
+    the way from baseline to target). Disclosure structure: a baseline computed from data
+    depends on its N, the endline, change, progress, status and effect on the endline N (and
+    the baseline N); for shares (``statistic == "share"``) the implied counts are protected
+    too; each disaggregation's groups are margins of the ``all`` row.
     """
-    _check_columns(framework, ["indicator", "baseline", "target"], "results_framework_table")
+    _check_columns(
+        framework, ["id", "indicator", "baseline", "target", "status"], "results_framework_table"
+    )
     columns = [
-        Column("indicator", text("indicator", language), "text"),
+        Column("id", text("indicator", language), "text"),
         Column("label", "", "text"),
         Column("baseline", text("baseline", language)),
         Column("endline", text("endline", language)),
+        Column("change", text("first_diff", language)),
         Column("target", text("target", language)),
         Column("progress", text("progress", language), "percent", digits=0),
         Column("status_label", text("status", language), "text"),
         Column("effect", text("effect", language)),
         Column("ci", text("ci", language), "interval", sources=("ci_lower", "ci_upper")),
-        Column("nobs_baseline", text("baseline_n", language), "count"),
-        Column("nobs_endline", f"{text('endline', language)} {text('n', language)}", "count"),
+        Column("n_baseline", text("baseline_n", language), "count"),
+        Column("n_endline", f"{text('endline', language)} {text('n', language)}", "count"),
     ]
     b = _Builder(source, language)
+    margins: dict[tuple[str, str], dict[str, list]] = {}
+    totals: dict[str, dict[str, list]] = {}
     for _, source_row in framework.iterrows():
         row = source_row.to_dict()
-        share, status = _progress(row)
-        label = row.get("label")
-        if label is None or pd.isna(label):
-            label = label_for(str(row["indicator"]), labels)
+        dis = str(row.get("disaggregation") or "all")
+        group = str(row.get("group") or "all")
+        label = label_for(str(row["indicator"]), labels)
+        if dis != "all":
+            label = f"  {label_for(f'{dis}={group}', labels)}"
+        outcome = row.get("outcome")
+        status = _STATUS_KEYS.get(str(row["status"]), "no_data")
         r = b.row(
+            id=str(row["id"]) if dis == "all" else "",
             indicator=row["indicator"],
+            disaggregation=dis,
+            group=group,
+            outcome_label=label_for(f"outcome={outcome}", labels)
+            if outcome is not None and not pd.isna(outcome)
+            else "",
             label=label,
-            baseline=row["baseline"],
-            endline=row.get("endline", math.nan),
-            target=row["target"],
-            progress=share,
             status=status,
             status_label=text(status, language),
-            effect=row.get("effect", math.nan),
-            ci_lower=row.get("ci_lower", math.nan),
-            ci_upper=row.get("ci_upper", math.nan),
-            nobs_baseline=row.get("nobs_baseline", math.nan),
-            nobs_endline=row.get("nobs_endline", math.nan),
+            **{
+                k: _number_or_nan(row.get(k))
+                for k in (
+                    "baseline",
+                    "endline",
+                    "change",
+                    "target",
+                    "progress",
+                    "effect",
+                    "ci_lower",
+                    "ci_upper",
+                    "n_baseline",
+                    "n_endline",
+                )
+            },
         )
-        base_n, end_n = b.count(r, "nobs_baseline"), b.count(r, "nobs_endline")
-        binary = bool(row.get("binary", False)) and not pd.isna(row.get("binary", False))
-        base_implied = b.binary(r, "baseline", "nobs_baseline") if binary else []
-        end_implied = b.binary(r, "endline", "nobs_endline") if binary else []
-        b.derive(r, ["baseline"], [base_n])
-        endline_cells = ["endline", "progress", "status_label", "effect", "ci_lower", "ci_upper"]
-        b.derive(r, endline_cells, [end_n])
-        b.derive(r, ["progress", "status_label"], [base_n, *base_implied, *end_implied])
-        b.derive(r, ["effect", "ci_lower", "ci_upper"], [base_n])
+        base_n, end_n = b.count(r, "n_baseline"), b.count(r, "n_endline")
+        share = row.get("statistic") == "share"
+        base_implied = b.binary(r, "baseline", "n_baseline") if share else []
+        end_implied = b.binary(r, "endline", "n_endline") if share else []
+        if row.get("baseline_source", "data") == "data":
+            b.derive(r, ["baseline"], [base_n])
+        derived = [
+            "endline",
+            "change",
+            "progress",
+            "status_label",
+            "effect",
+            "ci_lower",
+            "ci_upper",
+        ]
+        b.derive(r, derived, [end_n, base_n])
+        b.derive(r, ["change", "progress", "status_label"], [*base_implied, *end_implied])
+        ids = {"n_baseline": [base_n, *base_implied], "n_endline": [end_n, *end_implied]}
+        if dis == "all":
+            totals[str(row["id"])] = ids
+        else:
+            parts = margins.setdefault((str(row["id"]), dis), {k: [] for k in ids})
+            for k, v in ids.items():
+                parts[k].append(v)
+    for (identifier, _), parts in margins.items():
+        for k, groups in parts.items():
+            total = totals.get(identifier, {}).get(k, [])
+            for position, quantity in enumerate(total):
+                members = [g[position] if position < len(g) else None for g in groups]
+                b.margin(quantity, members)
     notes = [
-        "Progress: (endline - baseline) / (target - baseline); achieved at 100% or more.",
+        (
+            "Progress: share of the way from baseline to target; status as computed from the "
+            "logframe targets (direction and target type of each indicator). Indented rows are "
+            "disaggregations, compared with the indicator's target."
+        ),
         "Effect: programme effect on the indicator from the primary estimator, where estimated.",
         _available_note(framework, language),
     ]
@@ -1387,7 +1438,8 @@ def results_framework_table(
         title=text("title_framework", language),
         notes=notes,
         producer="evaluation.reporting.tables.results_framework_table",
-        variables=tuple(framework["indicator"].astype(str)),
+        variables=tuple(pd.unique(framework["indicator"].astype(str))),
+        row_group="outcome_label" if framework.get("outcome") is not None else None,
     )
 
 

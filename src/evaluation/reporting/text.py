@@ -64,7 +64,7 @@ _TEXT: dict[str, tuple[str, str]] = {
     # statuses
     "achieved": ("achieved", "已实现"),
     "not_achieved": ("not achieved", "未实现"),
-    "baseline_only": ("baseline only", "仅有基线"),
+    "target_missing": ("target missing", "缺少目标值"),
     "no_data": ("no data", "无数据"),
     # captions
     "title_descriptives": ("Descriptive statistics by arm and round", "按组别和轮次的描述统计"),

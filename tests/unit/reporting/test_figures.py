@@ -13,6 +13,7 @@ from matplotlib.figure import Figure
 from evaluation.estimation import EffectSpec, balance_table, estimate_effects
 from evaluation.reporting import figures, gate, tables
 from evaluation.reporting.render import figure_bytes
+from tests.unit.reporting._data import framework_rows
 
 
 @pytest.fixture(scope="module")
@@ -161,23 +162,16 @@ def test_core_skills_plot(data):
 
 
 def test_logframe_and_knowledge_gains_plots():
-    framework = pd.DataFrame(
-        {
-            "indicator": ["OC1.1", "OC1.2"],
-            "label": ["Employed", "Certified"],
-            "baseline": [0.4, 0.2],
-            "endline": [0.55, np.nan],
-            "target": [0.6, 0.3],
-            "nobs_baseline": [300, 300],
-            "nobs_endline": [280, np.nan],
-        }
-    )
+    framework = framework_rows()
     figure = figures.logframe_progress_plot(
         gate(tables.results_framework_table(framework, source="s"))
     )
     texts = [t.get_text() for t in figure.axes[0].texts]
     assert " 75%" in texts
-    assert "baseline only" in texts
+    assert "target missing" in texts
+    assert "no data" in texts
+    ticks = [t.get_text() for t in figure.axes[0].get_yticklabels()]
+    assert ticks == ["1.1: appr_completion", "3.1: core_skills_index", "4.1: norm_gain"]
     saves(figure)
     scores = pd.DataFrame(
         {"score_pre": np.linspace(30, 70, 12), "score_post": np.linspace(50, 90, 12)}

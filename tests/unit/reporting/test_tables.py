@@ -21,6 +21,7 @@ from evaluation.estimation import (
 from evaluation.reporting import gate, render, tables
 from evaluation.reporting.tables import Column, Table
 from evaluation.reporting.text import format_value, label_for, text
+from tests.unit.reporting._data import framework_rows
 
 
 @pytest.fixture(scope="module")
@@ -267,30 +268,53 @@ def test_lee_bounds_table():
         tables.lee_bounds_table(bounds.drop(columns="nobs"), source="s")
 
 
-def test_results_framework_progress_and_status_by_hand():
-    framework = pd.DataFrame(
-        {
-            "indicator": ["OC1.1", "OC1.2", "OC2.1"],
-            "label": ["Employed after completion", "Skill certificate", "Retention"],
-            "baseline": [0.40, 10.0, 0.5],
-            "endline": [0.55, 20.0, np.nan],
-            "target": [0.60, 15.0, 0.7],
-            "nobs_baseline": [300, 300, 40],
-            "nobs_endline": [280, 280, np.nan],
-            "binary": [True, False, True],
-        }
-    )
-    table = tables.results_framework_table(framework, source="s")
+def test_results_framework_layout():
+    labels = {"appr_completion": "Completed apprenticeship", "disability=1": "With disability"}
+    labels |= {"outcome=1": "Outcome 1: quality apprenticeships"}
+    table = tables.results_framework_table(framework_rows(), source="s", labels=labels)
     frame = table.frame
-    # (0.55 - 0.40) / (0.60 - 0.40) = 0.75; (20 - 10) / (15 - 10) = 2.0.
-    assert frame.loc[0, "progress"] == pytest.approx(0.75)
-    assert frame.loc[1, "progress"] == pytest.approx(2.0)
-    assert list(frame["status"]) == ["not_achieved", "achieved", "baseline_only"]
-    cells = render.display_rows(gate(table))
-    assert cells[0][1][5:7] == ["75", "not achieved"]
-    assert cells[2][1][6] == "baseline only"
-    zh = tables.results_framework_table(framework, source="s", language="zh")
-    assert list(zh.frame["status_label"]) == ["未实现", "已实现", "仅有基线"]
+    assert list(frame["id"]) == ["1.1", "", "", "3.1", "4.1"]
+    assert list(frame["label"])[:3] == [
+        "Completed apprenticeship",
+        "  disability = 0",
+        "  With disability",
+    ]
+    assert list(frame["status_label"]) == [
+        "not achieved",
+        "not achieved",
+        "achieved",
+        "target missing",
+        "no data",
+    ]
+    assert table.row_group == "outcome_label"
+    assert frame.loc[0, "outcome_label"] == "Outcome 1: quality apprenticeships"
+    cells = render.display_rows(gate(table, threshold=2))[0][1]
+    assert cells[:8] == [
+        "1.1",
+        "Completed apprenticeship",
+        "0.400",
+        "0.550",
+        "0.150",
+        "0.600",
+        "75",
+        "not achieved",
+    ]
+    zh = tables.results_framework_table(framework_rows(), source="s", language="zh")
+    assert list(zh.frame["status_label"])[3:] == ["缺少目标值", "无数据"]
+
+
+def test_results_framework_small_group_suppressed_with_complement():
+    # The disability group of 3 is below 5: its N, values and status are hidden. The "all" row's
+    # N is the margin of the two groups, so the other group's N is hidden as complement (the
+    # "all" row stays). Its share also implies counts (1 of 3 at baseline), protected the same way.
+    published = gate(tables.results_framework_table(framework_rows(), source="s"))
+    hidden = {(r, c) for r, c in published.hidden}
+    for column in ("n_baseline", "n_endline", "baseline", "endline", "status_label"):
+        assert (2, column) in hidden, column
+    assert (1, "n_baseline") in hidden
+    assert (1, "n_endline") in hidden
+    assert not any(r == 0 for r, _ in hidden)
+    assert not any(r == 3 for r, _ in hidden)
 
 
 def test_capacity_gains_by_hand():
