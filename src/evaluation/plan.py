@@ -508,6 +508,10 @@ class AnalysisPlan:
         SHA-256 of the plan body (without deviations and ``registered_hash``).
     plan_hash : str
         SHA-256 of the plan as run (body and deviations).
+    indicators : Mapping
+        The ``[indicators]`` table, read-only and unchecked here: the settings of the indicator
+        construction (wage rules, mismatch options, table paths relative to the plan's folder),
+        validated by ``evaluation.indicators.files.indicator_config``.
     """
 
     source: str
@@ -540,6 +544,7 @@ class AnalysisPlan:
     deviations: tuple[Deviation, ...]
     body_hash: str
     plan_hash: str
+    indicators: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def estimators(self) -> tuple[str, ...]:
@@ -553,6 +558,17 @@ class AnalysisPlan:
         return (self.primary, *self.robustness)
 
     @property
+    def folder(self) -> pathlib.Path:
+        """Return the plan's folder, against which the paths it names are resolved.
+
+        Returns
+        -------
+        pathlib.Path
+            The folder of :attr:`source`.
+        """
+        return pathlib.Path(self.source).parent
+
+    @property
     def results_framework_path(self) -> pathlib.Path:
         """Return the results framework file, resolved against the plan's folder.
 
@@ -561,7 +577,7 @@ class AnalysisPlan:
         pathlib.Path
             The path (not checked for existence: the pipeline reads it).
         """
-        return pathlib.Path(self.source).parent / self.results_framework
+        return self.folder / self.results_framework
 
     @property
     def outcome_families(self) -> Mapping[str, str]:
@@ -842,6 +858,15 @@ class AnalysisPlan:
                         f"{spec_type.__name__} refused {estimator!r} for {instrument!r}: {exc}",
                     ) from exc
         return tuple(specs)
+
+
+def _deep_freeze(value: Any) -> Any:
+    """Return a read-only copy: tables become mapping proxies, arrays tuples."""
+    if isinstance(value, Mapping):
+        return MappingProxyType({k: _deep_freeze(v) for k, v in value.items()})
+    if isinstance(value, list | tuple):
+        return tuple(_deep_freeze(v) for v in value)
+    return value
 
 
 def _canonical(value: Any) -> bytes:
@@ -1152,6 +1177,8 @@ def _read_body(
         sensitive_variables=disclosure_table.texts("sensitive_variables"),
     )
     disclosure_table.finish()
+    indicators = root.table("indicators", {})
+    indicators.used.update(indicators.data)
     root.finish()
 
     logged = [
@@ -1191,6 +1218,7 @@ def _read_body(
         deviations=deviations,
         body_hash=body_hash,
         plan_hash=plan_hash,
+        indicators=_deep_freeze(indicators.data),
     )
 
 

@@ -103,6 +103,18 @@ def test_committed_plan_is_valid():
     assert plan.inference.method == "auto"
     assert plan.attrition is not None
     assert set(plan.attrition.lee_outcomes) <= set(plan.outcomes())
+    assert plan.indicators["wage"]["bracket_method"] == "midpoint"
+    assert plan.folder == ROOT / "analysis"
+
+
+def test_indicators_table_is_kept_read_only():
+    text = BASE + '\n[indicators]\nindex_method = "icw"\n[indicators.wage]\nwinsor = [0.01, 0.99]\n'
+    plan = parse_plan(text)
+    assert plan.indicators["wage"]["winsor"] == (0.01, 0.99)
+    with pytest.raises(TypeError):
+        plan.indicators["index_method"] = "zscore"  # type: ignore[index]
+    assert parse_plan(BASE).indicators == {}
+    assert parse_plan(text).body_hash != parse_plan(BASE).body_hash
 
 
 def test_minimal_plan_and_defaults():
