@@ -514,3 +514,13 @@ def test_propensity_estimator_options_reach_the_spec_or_fail_loudly():
 def test_effect_spec_arguments_unknown_estimator():
     with pytest.raises(PlanError, match="'ipw' is not an estimator of the plan"):
         parse_plan(BASE).effect_spec_arguments("ipw", "apprentice")
+
+
+def test_committed_plan_names_registered_indicators():
+    # Runs once the indicators stage is in the tree: every outcome and derived subgroup of the
+    # committed plan must be an indicator it constructs.
+    registry = pytest.importorskip("evaluation.indicators.registry").REGISTRY
+    plan = read_plan(ROOT / "analysis" / "plan.toml")
+    assert set(plan.outcomes()) - set(registry) == set()
+    derived = {g.column for g in plan.subgroups} - {"meta_city"}
+    assert derived - set(registry) == set()
