@@ -160,6 +160,12 @@ def small_count_mask(counts: Iterable[float], threshold: int = DEFAULT_THRESHOLD
     return [0 < float(c) < threshold for c in counts]
 
 
+def _shows_numbers(table: Table) -> bool:
+    """Return whether any displayed non-text cell holds a value."""
+    sources = [s for c in table.columns if c.kind != "text" for s in c.sources]
+    return bool(sources) and bool(table.frame[sources].notna().to_numpy().any())
+
+
 def _refuse_microdata(table: Table) -> None:
     names = {str(c).lower() for c in table.frame.columns}
     names |= {str(c.key).lower() for c in table.columns}
@@ -183,7 +189,7 @@ def _refuse_microdata(table: Table) -> None:
                 )
                 raise DisclosureError(msg)
     counts = [q for q in table.quantities if len(q.cells) == 1]
-    if not counts:
+    if not counts and _shows_numbers(table):
         msg = (
             f"table {table.name!r} declares no counts, so the gate cannot check it; "
             "build tables with evaluation.reporting.tables"

@@ -17,6 +17,7 @@ from evaluation.reporting.disclosure import (
     small_count_mask,
 )
 from evaluation.reporting.tables import Column, Quantity, Table
+from tests.unit.reporting._data import framework_rows
 
 
 def units(counts: dict[tuple[int, int], int]) -> pd.DataFrame:
@@ -221,6 +222,12 @@ def test_refuses_table_without_counts():
     frame = pd.DataFrame({"who": ["x"], "wage": [1.0], "n": [10]})
     with pytest.raises(DisclosureError, match="declares no counts"):
         gate(listing(frame, counts=False))
+
+
+def test_table_without_numbers_needs_no_counts():
+    frame = framework_rows().iloc[[4]]  # an indicator without data: nothing but text
+    published = gate(tables.results_framework_table(frame, source="s"))
+    assert published.hidden == frozenset()
 
 
 def test_gate_refuses_a_bare_dataframe():
