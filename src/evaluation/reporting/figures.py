@@ -33,7 +33,7 @@ from evaluation.estimation import EffectEstimates
 from evaluation.reporting.disclosure import DEFAULT_THRESHOLD, PublishedTable, small_count_mask
 from evaluation.reporting.render import FIGURE_RC_ATTRIBUTE, check_published
 from evaluation.reporting.tables import ESTIMATOR_LABELS
-from evaluation.reporting.text import label_for, text
+from evaluation.reporting.text import arm_label, estimates_note, label_for, round_label, span, text
 
 __all__ = [
     "CJK_FONT_PACKAGE",
@@ -221,25 +221,6 @@ def _legend(ax: Any) -> None:
         )
 
 
-def _span(values: Any) -> str:
-    clean = sorted({int(v) for v in values if v is not None and not pd.isna(v)})
-    if not clean:
-        return "NA"
-    return f"{clean[0]:,}" if clean[0] == clean[-1] else f"{clean[0]:,}-{clean[-1]:,}"
-
-
-def _estimates_footer(frame: pd.DataFrame) -> str:
-    parts = [f"N = {_span(frame['nobs'])}"]
-    if frame["n_clusters"].notna().any():
-        parts.append(f"clusters = {_span(frame['n_clusters'])}")
-    vcov = ", ".join(sorted(set(frame["vcov"].astype(str))))
-    df = sorted({round(float(d), 1) for d in frame["df"] if not math.isinf(float(d))})
-    df_text = "inf" if not df else f"{df[0]:g}" if df[0] == df[-1] else f"{df[0]:g}-{df[-1]:g}"
-    parts.append(f"SE: {vcov}, t on {df_text} df")
-    parts.append("inference: " + ", ".join(sorted(set(frame["inference"].astype(str)))))
-    return "; ".join(parts)
-
-
 # --- effects -------------------------------------------------------------------------------
 
 
@@ -312,7 +293,7 @@ def coefficient_plot(
         axes[-1].set_xlabel(f"{style.word('effect')} ({level:.0%} {style.word('ci')})")
         footer = [
             f"{style.word('estimator')}: {ESTIMATOR_LABELS.get(estimator, estimator)}",
-            _estimates_footer(rows),
+            estimates_note(rows, style.language) or "",
         ]
         return _finish(figure, style, footer=footer, source=source, simulated=simulated)
 
@@ -372,7 +353,10 @@ def balance_love_plot(
                 zorder=3,
             )
             arms = frame.loc[frame["arm"] != "total"].groupby("arm", sort=True)["n"].max()
-            counts = ", ".join(f"{_arm_name(arm, style)}: {int(n):,}" for arm, n in arms.items())
+            counts = ", ".join(
+                f"{style.clean(arm_label(arm, language=style.language))}: {int(n):,}"
+                for arm, n in arms.items()
+            )
             footer.append(f"{style.clean(name) + ': ' if name else ''}N by arm {counts}")
         ax.axvline(threshold, color="#555", lw=0.8, ls="--")
         ax.set_yticks(np.arange(len(variables)), [style.label(v) for v in variables])
@@ -508,10 +492,10 @@ def distribution_plot(
                 small = np.array(small_count_mask(counts, threshold), dtype=bool)
                 hidden_bins += int(small.sum())
                 shares = np.where(small, 0.0, counts / max(x.size, 1))
-                label = _arm_name(arm, style)
+                label = style.clean(arm_label(arm, language=style.language))
                 ax.stairs(shares, edges, color=colour, lw=1.5, label=f"{label} (N = {x.size:,})")
             if rd is not None:
-                ax.set_title(style.clean(_round_name(rd, style)), loc="left")
+                ax.set_title(style.clean(round_label(rd, style.language)), loc="left")
             ax.set_xlabel(style.label(variable))
             ax.legend(fontsize=7.5)
         axes[0].set_ylabel("Share")
@@ -520,21 +504,6 @@ def distribution_plot(
                 f"Bins with fewer than {threshold} observations are not drawn ({hidden_bins})."
             )
         return _finish(figure, style, footer=footer, source=source, simulated=simulated)
-
-
-def _arm_name(arm: Any, style: _Style) -> str:
-    if arm in (0, 0.0, False):
-        return style.word("control")
-    if arm in (1, 1.0, True):
-        return style.word("treatment")
-    return style.clean(str(arm))
-
-
-def _round_name(value: Any, style: _Style) -> str:
-    try:
-        return style.word(str(value))
-    except KeyError:
-        return str(value)
 
 
 def mismatch_composition_plot(
@@ -667,9 +636,9 @@ def core_skills_plot(
                     1.96 * float(x.std(ddof=1)) / math.sqrt(x.size) if ok and x.size > 1 else np.nan
                 )
                 sizes.append(x.size)
-            label = _arm_name(arm, style)
+            label = style.clean(arm_label(arm, language=style.language))
             ax.errorbar(means, y + offset, xerr=half, fmt="o", color=colour, capsize=3, label=label)
-            footer.append(f"{label}: N = {_span(sizes)}")
+            footer.append(f"{label}: N = {span(sizes)}")
         ax.set_yticks(y, [style.label(s) for s in subscales])
         ax.set_xlabel(style.word("mean") + " (95% CI)")
         _legend(ax)

@@ -27,7 +27,16 @@ import pandas as pd
 from scipy import stats
 
 from evaluation.estimation import EffectEstimate, EffectEstimates
-from evaluation.reporting.text import LANGUAGES, label_for, text
+from evaluation.reporting.text import (
+    LANGUAGES,
+    arm_label,
+    df_text,
+    estimates_note,
+    label_for,
+    round_label,
+    span,
+    text,
+)
 
 __all__ = [
     "ADJUSTMENT_LABELS",
@@ -294,72 +303,6 @@ class _Builder:
         )
 
 
-def _span(values: Iterable[Any], fmt: str = "{:,}") -> str:
-    clean = sorted({v for v in values if v is not None and not pd.isna(v)})
-    if not clean:
-        return "NA"
-    low, high = clean[0], clean[-1]
-    return fmt.format(low) if low == high else f"{fmt.format(low)}-{fmt.format(high)}"
-
-
-def _df_text(values: Iterable[float]) -> str:
-    finite = [float(v) for v in values if v is not None and not pd.isna(v)]
-    if finite and all(math.isinf(v) for v in finite):
-        return "inf"
-    return _span([round(v, 1) for v in finite if not math.isinf(v)], "{:g}")
-
-
-def _estimates_note(frame: pd.DataFrame, language: str) -> str:
-    """Summarise N, clusters, SE, df, inference and level of a tidy estimates frame."""
-    parts = [text("note_n", language, n=_span(frame["nobs"]))]
-    if "n_clusters" in frame and frame["n_clusters"].notna().any():
-        parts.append(text("note_clusters", language, clusters=_span(frame["n_clusters"])))
-        if "n_treated_clusters" in frame and frame["n_treated_clusters"].notna().any():
-            treated = _span(frame["n_treated_clusters"])
-            parts.append(text("note_treated_clusters", language, clusters=treated))
-    vcov = ", ".join(sorted(set(frame["vcov"].dropna().astype(str))))
-    parts.append(text("note_se", language, vcov=vcov, df=_df_text(frame["df"])))
-    inference = ", ".join(sorted(set(frame["inference"].dropna().astype(str))))
-    parts.append(text("note_inference", language, inference=inference))
-    if "level" in frame:
-        level = _span([round(float(v) * 100, 1) for v in frame["level"]], "{:g}")
-        parts.append(text("note_level", language, level=level))
-    return "; ".join(parts) + "."
-
-
-def _available_note(frame: pd.DataFrame, language: str) -> str | None:
-    """Summarise whichever of N, clusters, SE type, df and inference a frame carries."""
-    parts = []
-    if "n_clusters" in frame and frame["n_clusters"].notna().any():
-        parts.append(text("note_clusters", language, clusters=_span(frame["n_clusters"])))
-    if "vcov" in frame and frame["vcov"].notna().any():
-        vcov = ", ".join(sorted(set(frame["vcov"].dropna().astype(str))))
-        df = _df_text(frame["df"]) if "df" in frame else "NA"
-        parts.append(text("note_se", language, vcov=vcov, df=df))
-    if "inference" in frame and frame["inference"].notna().any():
-        inference = ", ".join(sorted(set(frame["inference"].dropna().astype(str))))
-        parts.append(text("note_inference", language, inference=inference))
-    return "; ".join(parts) + "." if parts else None
-
-
-def _arm_label(arm: Any, treatment: str, labels: Mapping[str, str] | None, language: str) -> str:
-    key = f"{treatment}={arm}"
-    if labels and key in labels:
-        return labels[key]
-    if arm in (0, 0.0, False):
-        return text("control", language)
-    if arm in (1, 1.0, True):
-        return text("treatment", language)
-    return text("total", language) if arm == "total" else str(arm)
-
-
-def _round_label(value: Any, language: str) -> str:
-    try:
-        return text(str(value), language)
-    except KeyError:
-        return str(value)
-
-
 def _check_columns(frame: pd.DataFrame, required: Iterable[str], what: str) -> None:
     missing = [c for c in required if c not in frame.columns]
     if missing:
@@ -460,9 +403,9 @@ def descriptive_table(
     columns = [Column("label", text("variable", language), "text")]
     for rd in round_values:
         for arm in shown:
-            group = _arm_label(arm, treatment, labels, language)
+            group = arm_label(arm, treatment, labels, language)
             if rd is not None:
-                group = f"{_round_label(rd, language)}: {group}"
+                group = f"{round_label(rd, language)}: {group}"
             for stat in ("mean", "sd", "n"):
                 kind = "count" if stat == "n" else "number"
                 columns.append(
@@ -507,11 +450,11 @@ def descriptive_table(
         for rd in round_values:
             in_round = data if rd is None else data.loc[data[round] == rd]
             per_arm = ", ".join(
-                f"{_arm_label(a, treatment, labels, language)} "
+                f"{arm_label(a, treatment, labels, language)} "
                 f"{in_round.loc[in_round[treatment] == a, cluster].nunique()}"
                 for a in arms
             )
-            prefix = "" if rd is None else f"{_round_label(rd, language)}: "
+            prefix = "" if rd is None else f"{round_label(rd, language)}: "
             counts_text.append(prefix + per_arm)
         notes.append(text("note_clusters_by_arm", language, clusters="; ".join(counts_text)) + ".")
     return b.table(
@@ -661,7 +604,7 @@ def balance_table(
     with_clusters = "n_clusters" in balance.columns and balance["n_clusters"].notna().any()
     columns = [Column("label", text("variable", language), "text")]
     for arm in shown:
-        k, group = _arm_key(arm), _arm_label(arm, treatment, labels, language)
+        k, group = _arm_key(arm), arm_label(arm, treatment, labels, language)
         columns += [
             Column(f"{k}|mean", text("mean", language), group=group),
             Column(f"{k}|sd", text("sd", language), "se", group=group),
@@ -677,8 +620,8 @@ def balance_table(
     for arm in arms:
         k = _arm_key(arm)
         group = (
-            f"{_arm_label(arm, treatment, labels, language)} - "
-            f"{_arm_label(control, treatment, labels, language)}"
+            f"{arm_label(arm, treatment, labels, language)} - "
+            f"{arm_label(control, treatment, labels, language)}"
         )
         for suffix, label, kind in compared:
             if suffix in ("se", "pvalue") and not with_p:
@@ -728,7 +671,7 @@ def balance_table(
         notes.append(
             "Difference: coefficient on the arm indicator from a regression of the variable on it "
             "(with the fixed effects and covariates used, if any); "
-            + text("note_se", language, vcov=vcov, df=_df_text(balance["df"]))
+            + text("note_se", language, vcov=vcov, df=df_text(balance["df"]))
             + "."
         )
     if len(denominators):
@@ -740,8 +683,8 @@ def balance_table(
                 "" if pd.isna(row.get("n_clusters")) else f", {int(row['n_clusters'])} clusters"
             )
             notes.append(
-                f"Joint orthogonality test ({_arm_label(row['arm'], treatment, labels, language)} "
-                f"vs {_arm_label(row['control'], treatment, labels, language)}): "
+                f"Joint orthogonality test ({arm_label(row['arm'], treatment, labels, language)} "
+                f"vs {arm_label(row['control'], treatment, labels, language)}): "
                 f"F({row['df_num']:g}, {row['df_denom']:g}) = {row['f_statistic']:.3f}, "
                 f"p = {row['pvalue']:.3f}; N = {int(row['nobs']):,}{clusters}; "
                 f"{row['vcov']}; missing values: {row['missing']}."
@@ -831,7 +774,7 @@ def attrition_table(
         followed = int(pd.to_numeric(rows[response]).sum())
         r = b.row(
             arm=arm,
-            label=_arm_label(arm, treatment, labels, language),
+            label=arm_label(arm, treatment, labels, language),
             baseline=n,
             followed=followed,
             attrited=n - followed,
@@ -855,7 +798,7 @@ def attrition_table(
         notes.append(
             "Difference: regression of attrition on the treatment indicator ("
             f"{differential.estimator}); "
-            + _estimates_note(EffectEstimates((differential,)).to_frame(), language)
+            + estimates_note(EffectEstimates((differential,)).to_frame(), language)
         )
     return b.table(
         columns,
@@ -967,7 +910,7 @@ def effects_table(
     notes = [
         text("note_estimator", language, estimator=ESTIMATOR_LABELS.get(estimator, estimator))
         + "; "
-        + _estimates_note(rows, language)
+        + estimates_note(rows, language)
     ]
     if adjustments:
         described = ", ".join(ADJUSTMENT_LABELS.get(a, a) for a in adjustments)
@@ -1100,7 +1043,7 @@ def heterogeneity_table(
             "Subgroup effects from one pooled model with treatment x subgroup interactions; "
             "differences are contrasts with the first (reference) subgroup."
         ),
-        _estimates_note(rows, language),
+        estimates_note(rows, language),
     ]
     return b.table(
         columns,
@@ -1181,7 +1124,7 @@ def robustness_table(
         for est in order:
             b.derive(r, [f"{est}|effect", f"{est}|se"], [b.count(r, f"{est}|n")])
     notes = [
-        f"{ESTIMATOR_LABELS.get(est, est)}: " + _estimates_note(mine, language)
+        f"{ESTIMATOR_LABELS.get(est, est)}: " + estimates_note(mine, language)
         for est in order
         if len(mine := rows.loc[rows["estimator"] == est])
     ]
@@ -1262,14 +1205,13 @@ def lee_bounds_table(
         )
     ]
     notes.extend(
-        f"{extra.replace('_', ' ').capitalize()}: {_span(bounds[extra], '{}')}."
+        f"{extra.replace('_', ' ').capitalize()}: {span(bounds[extra], '{}')}."
         for extra in ("trimming", "tightened_by")
         if extra in bounds.columns
     )
     if "ci_lower" in bounds.columns:
         notes.append("Interval: Imbens-Manski 95% confidence interval for the effect.")
-    notes.append(text("note_n", language, n=_span(bounds["nobs"])) + ".")
-    notes.append(_available_note(bounds, language))
+    notes.append(estimates_note(bounds, language))
     return b.table(
         columns,
         name=name,
@@ -1430,7 +1372,7 @@ def results_framework_table(
             "disaggregations, compared with the indicator's target."
         ),
         "Effect: programme effect on the indicator from the primary estimator, where estimated.",
-        _available_note(framework, language),
+        estimates_note(framework, language),
     ]
     return b.table(
         columns,
@@ -1657,7 +1599,7 @@ def did_table(
             "differences c (control) and c + d (treatment), DiD d. Means are raw means of the "
             "estimation sample."
         ),
-        _estimates_note(frame, language),
+        estimates_note(frame, language),
     ]
     return b.table(
         columns,

@@ -8,11 +8,22 @@ the package's own words, so that one dictionary covers every table and figure.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import pandas as pd
 
-__all__ = ["LANGUAGES", "format_value", "label_for", "text"]
+__all__ = [
+    "LANGUAGES",
+    "arm_label",
+    "df_text",
+    "estimates_note",
+    "format_value",
+    "label_for",
+    "round_label",
+    "span",
+    "text",
+]
 
 LANGUAGES = ("en", "zh")
 
@@ -218,3 +229,142 @@ def _number(value: object, digits: int | None) -> str:
         digits = 0 if abs(v) >= 1000 else 1 if abs(v) >= 100 else 3
     out = f"{v:,.{digits}f}"
     return out.lstrip("-") if float(out.replace(",", "")) == 0 else out
+
+
+def span(values: Iterable[Any], fmt: str = "{:,}") -> str:
+    """Return the range of some values as text (``"200"`` or ``"180-200"``).
+
+    Parameters
+    ----------
+    values : iterable
+        Values; missing ones are ignored.
+    fmt : str, optional
+        Format of each end.
+
+    Returns
+    -------
+    str
+        ``"NA"`` when there is no value.
+    """
+    clean = sorted({v for v in values if v is not None and not pd.isna(v)})
+    if not clean:
+        return "NA"
+    low, high = clean[0], clean[-1]
+    return fmt.format(low) if low == high else f"{fmt.format(low)}-{fmt.format(high)}"
+
+
+def df_text(values: Iterable[float]) -> str:
+    """Return the range of degrees of freedom (one decimal; ``inf`` for normal inference).
+
+    Parameters
+    ----------
+    values : iterable of float
+        Degrees of freedom.
+
+    Returns
+    -------
+    str
+        The range.
+    """
+    finite = [float(v) for v in values if v is not None and not pd.isna(v)]
+    if finite and all(math.isinf(v) for v in finite):
+        return "inf"
+    return span([round(v, 1) for v in finite if not math.isinf(v)], "{:g}")
+
+
+def _present(frame: pd.DataFrame) -> set[str]:
+    return {c for c in frame.columns if bool(frame[c].notna().any())}
+
+
+def _joined(values: pd.Series) -> str:
+    return ", ".join(sorted(set(values.dropna().astype(str))))
+
+
+def estimates_note(frame: pd.DataFrame, language: str = "en") -> str | None:
+    """Summarise the N, clusters, SE type, df, inference and level a results frame carries.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Tidy results (``EffectEstimates.to_frame()`` or any frame with some of ``nobs``,
+        ``n_clusters``, ``n_treated_clusters``, ``vcov``, ``df``, ``inference``, ``level``).
+    language : {"en", "zh"}, optional
+        Language.
+
+    Returns
+    -------
+    str or None
+        One sentence, for example ``"N = 200; clusters = 20; SE: CR2, t on 12.3-17.9 df;
+        inference: analytic; 95% confidence intervals."``; ``None`` when the frame has none of
+        these columns.
+    """
+    present = _present(frame)
+    parts = []
+    if "nobs" in present:
+        parts.append(text("note_n", language, n=span(frame["nobs"])))
+    if "n_clusters" in present:
+        parts.append(text("note_clusters", language, clusters=span(frame["n_clusters"])))
+    if "n_treated_clusters" in present:
+        treated = span(frame["n_treated_clusters"])
+        parts.append(text("note_treated_clusters", language, clusters=treated))
+    if "vcov" in present:
+        df = df_text(frame["df"]) if "df" in frame else "NA"
+        parts.append(text("note_se", language, vcov=_joined(frame["vcov"]), df=df))
+    if "inference" in present:
+        parts.append(text("note_inference", language, inference=_joined(frame["inference"])))
+    if "level" in present:
+        level = span([round(float(v) * 100, 1) for v in frame["level"].dropna()], "{:g}")
+        parts.append(text("note_level", language, level=level))
+    return "; ".join(parts) + "." if parts else None
+
+
+def arm_label(
+    arm: Any, treatment: str = "", labels: Mapping[str, str] | None = None, language: str = "en"
+) -> str:
+    """Return the display name of an arm.
+
+    Parameters
+    ----------
+    arm : object
+        Arm value (0 control, 1 treatment, ``"total"``, or another value).
+    treatment : str, optional
+        Arm column, for ``"<treatment>=<arm>"`` labels.
+    labels : Mapping of str to str, optional
+        Labels.
+    language : {"en", "zh"}, optional
+        Language.
+
+    Returns
+    -------
+    str
+        The label.
+    """
+    key = f"{treatment}={arm}"
+    if labels and key in labels:
+        return labels[key]
+    if arm in (0, 0.0, False):
+        return text("control", language)
+    if arm in (1, 1.0, True):
+        return text("treatment", language)
+    return text("total", language) if arm == "total" else str(arm)
+
+
+def round_label(value: Any, language: str = "en") -> str:
+    """Return the display name of a round (``baseline`` -> ``Baseline``).
+
+    Parameters
+    ----------
+    value : object
+        Round value.
+    language : {"en", "zh"}, optional
+        Language.
+
+    Returns
+    -------
+    str
+        The label; the value itself when it is not a known round.
+    """
+    try:
+        return text(str(value), language)
+    except KeyError:
+        return str(value)

@@ -80,7 +80,8 @@ def test_coefficient_plot(results):
     assert [t.get_text() for t in axes[1].get_yticklabels()] == ["Monthly wage"]
     assert axes[-1].get_xlabel() == "Effect (95% CI)"
     text = footer(figure)
-    assert "N = 240; clusters = 24; SE: CR1, t on 23 df; inference: analytic" in text
+    assert "N = 240; clusters = 24; treated clusters = 12; SE: CR1, t on 23 df" in text
+    assert "inference: analytic" in text
     assert "Source: demo." in text
     assert figure.get_suptitle().startswith("SIMULATED DATA")
     saves(figure)
