@@ -455,7 +455,8 @@ def distribution_plot(
     bins : int, optional
         Histogram bins (common edges across arms and rounds).
     threshold : int, optional
-        Bins with fewer observations than this (in an arm) are not drawn (disclosure).
+        Bins with fewer observations than this (in an arm) are not drawn, and the x axis spans
+        only the drawn bins (disclosure).
     labels : Mapping of str to str, optional
         Labels.
     language : {"en", "zh"}, optional
@@ -481,6 +482,7 @@ def distribution_plot(
         figure = _figure(_WIDTH, 2.8)
         axes = figure.subplots(1, len(round_values), squeeze=False, sharey=True)[0]
         footer, hidden_bins = [], 0
+        shown = np.zeros(len(edges) - 1, dtype=bool)
         for ax, rd in zip(axes, round_values, strict=True):
             in_round = data if rd is None else data.loc[data[round] == rd]
             for arm, colour in zip(arms, PALETTE, strict=False):
@@ -492,6 +494,7 @@ def distribution_plot(
                 small = np.array(small_count_mask(counts, threshold), dtype=bool)
                 hidden_bins += int(small.sum())
                 shares = np.where(small, 0.0, counts / max(x.size, 1))
+                shown |= (counts > 0) & ~small
                 label = style.clean(arm_label(arm, language=style.language))
                 ax.stairs(shares, edges, color=colour, lw=1.5, label=f"{label} (N = {x.size:,})")
             if rd is not None:
@@ -499,6 +502,11 @@ def distribution_plot(
             ax.set_xlabel(style.label(variable))
             ax.legend(fontsize=7.5)
         axes[0].set_ylabel("Share")
+        # The axis spans the drawn bins only, so it does not reveal where hidden extremes lie.
+        if shown.any():
+            first, last = np.flatnonzero(shown)[[0, -1]]
+            for ax in axes:
+                ax.set_xlim(edges[first], edges[last + 1])
         if hidden_bins:
             footer.append(
                 f"Bins with fewer than {threshold} observations are not drawn ({hidden_bins})."

@@ -124,6 +124,8 @@ def test_distribution_plot_hides_small_bins():
     treated = heights["Treatment (N = 31)"]
     assert treated[-1] == 0.0  # the bin holding the single outlier
     assert treated[0] > 0
+    # Bins [0, 1) hold 29 per arm; [1, 2) one per arm (hidden) and [9, 10] the outlier (hidden).
+    assert figure.axes[0].get_xlim() == pytest.approx((0.0, 1.0))  # extremes not revealed
     assert "Bins with fewer than 5 observations are not drawn" in footer(figure)
     saves(figure)
 
