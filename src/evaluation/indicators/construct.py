@@ -760,8 +760,6 @@ def _enterprises(enterprise: pd.DataFrame, forms: list[Instrument]) -> pd.DataFr
     }
     keep = [c for c in ("enterprise_id", "round", *_DESIGN) if c in data]
     out = data[list(dict.fromkeys(keep))]
-    if "meta_consent" in data:
-        out = out.assign(interviewed=_interviewed(data))
     return out.join(enterprise_indicators(data, exclusive=exclusive))
 
 
