@@ -395,9 +395,24 @@ def _index(
     name: str,
     missing: list[str],
 ) -> pd.Series:
-    """Build a summary index, or all missing (said so) when the reference group cannot scale it."""
+    """Build a summary index of the items the reference group can scale; say what was left out.
+
+    An item without two distinct values in the reference group cannot be standardised: it is
+    left out of the index (and reported) rather than leaving the index missing for everyone.
+    """
+    usable = [c for c in items if as_float(data.loc[ref, c]).dropna().nunique() >= 2]
+    dropped = [c for c in items if c not in usable]
+    if dropped:
+        missing.append(
+            f"{name}: items {dropped} have fewer than two distinct values in the reference "
+            "group and are left out of the index"
+        )
+    if not usable:
+        return pd.Series(pd.NA, index=data.index, dtype="Float64", name=name)
     try:
-        return index_of_items(data, prefix, ref, method=config.index_method, name=name, items=items)
+        return index_of_items(
+            data, prefix, ref, method=config.index_method, name=name, items=usable
+        )
     except IndicatorError as exc:
         missing.append(f"{name} not computed: {exc}")
         return pd.Series(pd.NA, index=data.index, dtype="Float64", name=name)
