@@ -63,7 +63,7 @@ from evaluation.indicators.mismatch import (
     skills_mismatch,
 )
 from evaluation.indicators.occupations import code_industry, code_occupations
-from evaluation.indicators.registry import REGISTRY, Indicator, indicator_codebook
+from evaluation.indicators.registry import ITEMS, REGISTRY, Indicator, indicator_codebook
 from evaluation.indicators.skills import (
     answer_score,
     apprenticeship_indicators,
@@ -258,7 +258,7 @@ def population_groups(data: pd.DataFrame) -> pd.DataFrame:
     if "dem_hukou_location" in data:
         loc = as_int(data["dem_hukou_location"], "dem_hukou_location")
         out["migrant"] = binary(loc.ge(2), loc.notna())
-    wg = [c for c in _WG_ITEMS if c in data.columns]
+    wg = [c for c in ITEMS["disability"] if c in data.columns]
     if wg:
         frame = pd.DataFrame({c: as_float(data[c]).astype(float) for c in wg})
         out["disability"] = binary(frame.ge(3).any(axis=1), frame.notna().any(axis=1))
@@ -268,25 +268,10 @@ def population_groups(data: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-#: The six Washington Group Short Set items.
-_WG_ITEMS = (
-    "dem_wg_seeing",
-    "dem_wg_hearing",
-    "dem_wg_walking",
-    "dem_wg_cognition",
-    "dem_wg_selfcare",
-    "dem_wg_communication",
-)
 #: Disaggregation group -> the questions it is built from (for carrying baseline values into
 #: rounds whose form does not ask them: sex and birth date are asked at baseline only).
 _GROUP_ITEMS: Mapping[str, tuple[str, ...]] = MappingProxyType(
-    {
-        "female": ("dem_sex",),
-        "rural_hukou": ("dem_hukou_type",),
-        "migrant": ("dem_hukou_location",),
-        "disability": _WG_ITEMS,
-        "age_lt25": ("dem_age",),
-    }
+    {g: ITEMS[g] for g in ("female", "rural_hukou", "migrant", "disability", "age_lt25")}
 )
 
 
@@ -419,8 +404,9 @@ def _index(
 
 
 #: ISCED level given to a requirement of "no particular qualification" (``edu_required`` options
-#: without an ``isced`` value, code 0): below primary, as PIAAC codes "no qualification needed"
-#: at the bottom of the scale, so that any attained level above it is over-qualification.
+#: without an ``isced`` value, code 0): the bottom of the scale, so that any attained level above
+#: it counts as over-qualification. A convention of the package: **[verify]** against the OECD's
+#: derivation of the PIAAC requirement item before publishing subjective mismatch.
 NO_QUALIFICATION_ISCED = 0
 
 
@@ -632,7 +618,7 @@ def _skills(
     return out, reliability
 
 
-def _repeat_key(table: pd.DataFrame, data: pd.DataFrame, name: str) -> list[str]:
+def _repeat_key(table: pd.DataFrame, name: str) -> list[str]:
     """Parent key of a repeat table: ``resp_id`` and ``round`` when it has the round."""
     if "round" in table.columns:
         return ["resp_id", "round"]
@@ -652,7 +638,7 @@ def _training(
         out["training_any_12m"] = binary(took.eq(1), took.notna())
         key = ["resp_id", "round"]
         courses = training
-        if training is not None and _repeat_key(training, data, "trn_course") == ["resp_id"]:
+        if training is not None and _repeat_key(training, "trn_course") == ["resp_id"]:
             if data["resp_id"].duplicated().any():
                 msg = (
                     "the trn_course repeat table needs a 'round' column: the panel has several "
@@ -677,7 +663,7 @@ def _training(
 def _calendar(out: pd.DataFrame, calendar: pd.DataFrame, config: IndicatorConfig) -> pd.DataFrame:
     """Employment history from the endline calendar, on the rounds that collected it."""
     out = out.copy()
-    key = _repeat_key(calendar, out, "cal_months")
+    key = _repeat_key(calendar, "cal_months")
     new_job = "cal_new_job" if "cal_new_job" in calendar.columns else None
     cal = activity_calendar(calendar, key=key, new_job=new_job)
     rows = (

@@ -17,6 +17,7 @@ import pandas as pd
 from evaluation.indicators._common import IndicatorError, as_int, binary, codes, reason, require
 
 __all__ = [
+    "CALENDAR_COLUMNS",
     "LF_STATUSES",
     "TRANSITION_STAGES",
     "activity_calendar",
@@ -28,6 +29,15 @@ __all__ = [
 LF_STATUSES = ("employed", "unemployed", "outside_lf")
 #: Categories of ``transition_stage`` (ILO SWTS).
 TRANSITION_STAGES = ("transited", "in_transition", "not_started")
+#: Columns of :func:`activity_calendar` besides the key.
+CALENDAR_COLUMNS = (
+    "cal_months_observed",
+    "cal_ever_employed",
+    "cal_months_employed",
+    "cal_share_employed",
+    "cal_months_to_first_job",
+    "cal_job_changes",
+)
 
 _STATUS_ITEMS = (
     "act_work_pay",
@@ -326,19 +336,9 @@ def activity_calendar(
                 "cal_job_changes": float(changes) if changes is not None else np.nan,
             }
         )
-    out = pd.DataFrame(rows, columns=[*key, *_CALENDAR_COLUMNS])
-    for c in _CALENDAR_COLUMNS:
+    out = pd.DataFrame(rows, columns=[*key, *CALENDAR_COLUMNS])
+    for c in CALENDAR_COLUMNS:
         out[c] = out[c].astype("Int64" if c == "cal_months_observed" else "Float64")
         if c != "cal_months_observed":
             out[c] = out[c].mask(out[c].isna())
     return out.reset_index(drop=True)
-
-
-_CALENDAR_COLUMNS = (
-    "cal_months_observed",
-    "cal_ever_employed",
-    "cal_months_employed",
-    "cal_share_employed",
-    "cal_months_to_first_job",
-    "cal_job_changes",
-)

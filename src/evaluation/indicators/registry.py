@@ -7,6 +7,9 @@ from types import MappingProxyType
 
 import pandas as pd
 
+from evaluation.indicators.labour import CALENDAR_COLUMNS
+from evaluation.indicators.skills import QUALITY_ITEMS
+
 __all__ = ["ITEMS", "REGISTRY", "Indicator", "indicator_codebook"]
 
 
@@ -1158,14 +1161,7 @@ _CORE = {
 }
 _QUALITY = (
     "appr_status",
-    "appr_agreement",
-    "appr_contract_1y",
-    "appr_mentor_ent",
-    "appr_mentor_inst",
-    "appr_training_plan",
-    "appr_osh",
-    "appr_hours_legal",
-    "appr_assessed",
+    *QUALITY_ITEMS,
     "appr_offjob_hours",
     "appr_study_protected",
     *_FORMAL,
@@ -1326,14 +1322,7 @@ for _suffix, _extra in (("norm", ()), ("stat", ()), ("subj", ("mm_req_edu_do",))
     for _stem in ("qual_mismatch", "overqual", "underqual"):
         ITEMS[f"{_stem}_{_suffix}"] = _reads
 ITEMS["qual_mismatch_stat_sd"] = _QUAL
-for _name in (
-    "cal_months_observed",
-    "cal_ever_employed",
-    "cal_months_employed",
-    "cal_share_employed",
-    "cal_months_to_first_job",
-    "cal_job_changes",
-):
+for _name in CALENDAR_COLUMNS:
     ITEMS[_name] = ("cal_activity",)
 
 #: Every indicator by name (read-only), with the questions it reads.

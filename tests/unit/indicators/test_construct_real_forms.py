@@ -26,6 +26,7 @@ import pandas as pd
 import pytest
 
 from evaluation.indicators.construct import construct_indicators
+from evaluation.indicators.registry import REGISTRY
 from evaluation.instruments.files import read_instruments
 from evaluation.instruments.model import Instrument, Question
 
@@ -146,27 +147,7 @@ def clean_table(
 
 
 # ---------------------------------------------------------------- the apprentice panel
-CS_ITEMS = (
-    "cs_se_communication",
-    "cs_se_teamwork",
-    "cs_se_conflict",
-    "cs_se_emotional",
-    "cs_cg_literacy_numeracy",
-    "cs_cg_critical",
-    "cs_cg_creative",
-    "cs_cg_strategic",
-    "cs_cg_problem_solving",
-    "cs_cg_learning",
-    "cs_cg_information",
-    "cs_cg_planning",
-    "cs_cg_career",
-    "cs_dg_hardware",
-    "cs_dg_software",
-    "cs_dg_online_safety",
-    "cs_gr_environment",
-    "cs_gr_waste",
-    "cs_gr_energy_water",
-)
+CS_ITEMS = REGISTRY["core_skills_index"].items  # the 19 core-skills questions
 IMG = ("img_pathway", "img_respect", "img_encourage", "img_equal_degree", "img_prospects")
 PRACTICE = ("energy", "waste", "materials", "water", "report")
 USE = ("read_manuals", "write", "calc", "digital", "problem", "instruct", "cooperate", "plan")
