@@ -28,10 +28,16 @@ from evaluation.indicators.occupations import (
     uncoded_titles,
     validate_manual_coding,
 )
-from evaluation.indicators.registry import REGISTRY, Indicator, indicator_codebook
-from evaluation.indicators.skills import answer_score, apprenticeship_indicators, core_skills
+from evaluation.indicators.registry import ITEMS, REGISTRY, Indicator, indicator_codebook
+from evaluation.indicators.skills import (
+    answer_score,
+    apprenticeship_indicators,
+    core_skills,
+    training_volume,
+)
 
 __all__ = [
+    "ITEMS",
     "REGISTRY",
     "ConfigError",
     "Indicator",
@@ -64,6 +70,7 @@ __all__ = [
     "standardize",
     "statistical_thresholds",
     "summary_index",
+    "training_volume",
     "transition_stage",
     "uncoded_titles",
     "validate_manual_coding",

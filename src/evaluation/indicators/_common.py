@@ -21,6 +21,7 @@ __all__ = [
     "binary",
     "codes",
     "column",
+    "multi_count",
     "reason",
     "require",
 ]
@@ -200,3 +201,45 @@ def codes(data: pd.DataFrame, name: str) -> pd.Series:
     if name not in data.columns:
         return pd.Series(pd.NA, index=data.index, dtype="Int64")
     return as_int(data[name], name)
+
+
+def multi_count(
+    data: pd.DataFrame, name: str, exclusive: Iterable[str] = ("0",)
+) -> tuple[pd.Series, pd.Series]:
+    """Count the options chosen in a select_multiple question, from its dummies.
+
+    Parameters
+    ----------
+    data : DataFrame
+        Clean data with the dummies ``<name>__<code>`` (non-negative codes) and
+        ``<name>__<special key>`` (e.g. ``__dont_know``).
+    name : str
+        The question.
+    exclusive : iterable of str, default ("0",)
+        Codes not counted (the exclusive "none of these" option; the project's lists use 0).
+
+    Returns
+    -------
+    count : Series
+        ``Float64`` number of non-exclusive options chosen; missing where the question was not
+        asked (dummies missing) or a special option ("don't know") was chosen.
+    known : Series of bool
+        Where the count is defined.
+    """
+    prefix = f"{name}__"
+    suffixes = [c.removeprefix(prefix) for c in data.columns if c.startswith(prefix)]
+    skip = set(exclusive)
+    options = sorted((s for s in suffixes if s.isdigit() and s not in skip), key=int)
+    specials = [s for s in suffixes if not s.lstrip("-").isdigit() and s != "reason"]
+    if not options:
+        return (
+            pd.Series(pd.NA, index=data.index, dtype="Float64"),
+            pd.Series(False, index=data.index),
+        )
+    frame = pd.DataFrame({s: as_float(data[prefix + s]) for s in options})
+    asked = frame.notna().all(axis=1)
+    unknown = pd.Series(False, index=data.index)
+    for s in specials:
+        unknown |= as_float(data[prefix + s]).eq(1).fillna(False)
+    known = asked & ~unknown
+    return frame.sum(axis=1).astype("Float64").where(known), known

@@ -8,7 +8,7 @@ others), and formality and contracts for employees.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,8 +34,10 @@ __all__ = [
     "wages",
 ]
 
-#: ``job_wage_bracket`` codes -> [lower, upper) monthly RMB, as in notes/names.md (1 < 2000,
-#: 2 2000-3999, ..., 6 >= 10000); the upper bound of the top bracket is open.
+#: ``job_wage_bracket`` codes -> [lower, upper) monthly RMB when no instrument is at hand, as the
+#: list's labels state them (1 less than 2,000; 2 2,000 to 3,999; ... 6 10,000 or more); the upper
+#: bound of the top bracket is open. With the instrument the labels are read
+#: (:func:`evaluation.indicators.forms.wage_brackets`).
 DEFAULT_WAGE_BRACKETS: Mapping[int, tuple[float, float | None]] = {
     1: (0.0, 2000.0),
     2: (2000.0, 4000.0),
@@ -49,6 +51,7 @@ WEEKS_PER_MONTH = 4.33
 #: The five social insurances of ``job_si`` (pension, medical, unemployment, work injury,
 #: maternity); 6 is the housing fund.
 FIVE_INSURANCES = (1, 2, 3, 4, 5)
+#: ``job_status`` code of contributing family workers (ICSE-18 51) when no instrument is at hand.
 CONTRIBUTING_FAMILY_WORKER = 6
 
 
@@ -56,7 +59,13 @@ def _si(data: pd.DataFrame, key: object) -> pd.Series:
     return codes(data, f"job_si__{key}")
 
 
-def job_quality(data: pd.DataFrame, *, satisfied_from: int = 4) -> pd.DataFrame:
+def job_quality(
+    data: pd.DataFrame,
+    *,
+    satisfied_from: int = 4,
+    employee_codes: Sequence[int] = EMPLOYEE_STATUSES,
+    family_codes: Sequence[int] = (CONTRIBUTING_FAMILY_WORKER,),
+) -> pd.DataFrame:
     """Formality, contract, social insurance, leave, hours and satisfaction of the main job.
 
     Parameters
@@ -68,6 +77,12 @@ def job_quality(data: pd.DataFrame, *, satisfied_from: int = 4) -> pd.DataFrame:
         ``job_dispatch``, ``job_hours_usual``, ``job_union``, ``job_sat_overall``.
     satisfied_from : int, default 4
         Lowest ``job_sat_overall`` code counted as satisfied.
+    employee_codes : sequence of int, default (1, 2)
+        ``job_status`` codes of employees, ICSE-18 41-44 (employee, paid apprentice).
+    family_codes : sequence of int, default (6,)
+        ``job_status`` codes of contributing family workers (ICSE-18 51). Both are read from
+        the list's ``icse18`` column by
+        :func:`evaluation.indicators.construct.construct_indicators`.
 
     Returns
     -------
@@ -80,9 +95,11 @@ def job_quality(data: pd.DataFrame, *, satisfied_from: int = 4) -> pd.DataFrame:
 
     Notes
     -----
-    Unit: respondent x round; rows without a job (``job_status`` missing) are missing.
+    Unit: respondent x round. Rows without a job (``job_status`` skipped) are missing; a
+    refused or unknown ``job_status`` keeps the items asked of every worker (hours,
+    satisfaction) but leaves ``employee`` and the employee-only items missing.
 
-    **formal_job** (employees, ICSE-18 41-44 = ``job_status`` 1-2): 1 when the employer pays
+    **formal_job** (employees, ICSE-18 41-44): 1 when the employer pays
     pension or medical insurance contributions for the worker; 0 when the social-insurance
     answer is known and includes neither. When it is unknown ("don't know", refused, missing),
     paid annual leave and paid sick leave decide: 1 if both, 0 if either is not provided,
@@ -101,9 +118,10 @@ def job_quality(data: pd.DataFrame, *, satisfied_from: int = 4) -> pd.DataFrame:
     **excess_hours**: usual weekly hours > 48 (ILO Decent Work Indicators).
     """
     status = codes(data, "job_status")
-    has_job = status.notna()
-    employee = status.isin(EMPLOYEE_STATUSES).fillna(False)
-    family = status.eq(CONTRIBUTING_FAMILY_WORKER).fillna(False)
+    asked = reason(data, "job_status").isin(["dont_know", "refused", "missing"]).fillna(False)
+    has_job = status.notna() | asked
+    employee = status.isin(list(employee_codes)).fillna(False)
+    family = status.isin(list(family_codes)).fillna(False)
     pension, medical = _si(data, 1), _si(data, 2)
     none_ = _si(data, 0)
     dk = _si(data, "dont_know").eq(1).fillna(False)
@@ -134,7 +152,7 @@ def job_quality(data: pd.DataFrame, *, satisfied_from: int = 4) -> pd.DataFrame:
     hours = as_float(data["job_hours_usual"]) if "job_hours_usual" in data else None
     sat = codes(data, "job_sat_overall")
     out = pd.DataFrame(index=data.index)
-    out["employee"] = binary(employee, has_job)
+    out["employee"] = binary(employee, status.notna())
     out["formal_job"] = binary(formal_yes, formal_def)
     out["formal_basis"] = pd.Categorical(
         basis, categories=["social_insurance", "paid_leave", "family_worker"]
@@ -165,9 +183,12 @@ class WageRules:
 
     Attributes
     ----------
-    brackets : mapping
+    brackets : mapping or None
         ``job_wage_bracket`` code -> ``(lower, upper)`` RMB per month, ``upper`` ``None`` for an
-        open top bracket.
+        open top bracket. ``None`` (the default): the bounds stated in the labels of the
+        instrument's ``wage_bracket`` list (read by
+        :func:`evaluation.indicators.construct.construct_indicators`), or
+        :data:`DEFAULT_WAGE_BRACKETS` when no instrument is given.
     bracket_method : {"midpoint", "conditional_median", "interval"}
         Value given to a bracketed wage: the bracket midpoint; the median exact wage reported
         within the bracket in the same round (midpoint when none); or none (only the interval
@@ -187,7 +208,7 @@ class WageRules:
         Weeks per month in hourly wages (4.33).
     """
 
-    brackets: Mapping[int, tuple[float, float | None]] = None  # type: ignore[assignment]
+    brackets: Mapping[int, tuple[float, float | None]] | None = None
     bracket_method: str = "midpoint"
     top_bracket_value: float | None = None
     zero_wage: str = "keep"
@@ -196,9 +217,7 @@ class WageRules:
     weeks_per_month: float = WEEKS_PER_MONTH
 
     def __post_init__(self) -> None:
-        """Fill the default brackets and check the settings."""
-        if self.brackets is None:
-            object.__setattr__(self, "brackets", dict(DEFAULT_WAGE_BRACKETS))
+        """Check the settings."""
         if self.bracket_method not in ("midpoint", "conditional_median", "interval"):
             msg = (
                 f"bracket_method {self.bracket_method!r} is not midpoint, "
@@ -266,7 +285,8 @@ def wages(
     exact = as_float(data["job_wage"]).astype(float)
     why = reason(data, "job_wage")
     bracket = codes(data, "job_wage_bracket")
-    unknown_codes = sorted(set(bracket.dropna().astype(int)) - set(rules.brackets))
+    brackets = DEFAULT_WAGE_BRACKETS if rules.brackets is None else rules.brackets
+    unknown_codes = sorted(set(bracket.dropna().astype(int)) - set(brackets))
     if unknown_codes:
         msg = f"job_wage_bracket codes {unknown_codes} have no bounds in the wage rules"
         raise IndicatorError(msg)
@@ -275,7 +295,7 @@ def wages(
     lower = exact.copy()
     upper = exact.copy()
     value = exact.copy()
-    for code, (lo, hi) in rules.brackets.items():
+    for code, (lo, hi) in brackets.items():
         rows = bracketed & bracket.eq(code).fillna(False)
         if not rows.any():
             continue

@@ -17,6 +17,7 @@ import pandas as pd
 from evaluation.indicators._common import IndicatorError, as_int, binary, codes, reason, require
 
 __all__ = [
+    "CALENDAR_COLUMNS",
     "LF_STATUSES",
     "TRANSITION_STAGES",
     "activity_calendar",
@@ -28,6 +29,15 @@ __all__ = [
 LF_STATUSES = ("employed", "unemployed", "outside_lf")
 #: Categories of ``transition_stage`` (ILO SWTS).
 TRANSITION_STAGES = ("transited", "in_transition", "not_started")
+#: Columns of :func:`activity_calendar` besides the key.
+CALENDAR_COLUMNS = (
+    "cal_months_observed",
+    "cal_ever_employed",
+    "cal_months_employed",
+    "cal_share_employed",
+    "cal_months_to_first_job",
+    "cal_job_changes",
+)
 
 _STATUS_ITEMS = (
     "act_work_pay",
@@ -36,8 +46,9 @@ _STATUS_ITEMS = (
     "act_search_4wk",
     "act_available_2wk",
 )
-#: ICSE-18 status codes of ``job_status`` that are employees (employees and paid apprentices,
-#: trainees and interns, ICSE-18 41-44).
+#: ``job_status`` codes of employees when no instrument is at hand: 1 employee (ICSE-18 4) and
+#: 2 paid apprentice, trainee or intern (ICSE-18 44). With the instrument, the codes come from the
+#: list's ``icse18`` column (:func:`evaluation.indicators.forms.icse18_statuses`).
 EMPLOYEE_STATUSES = (1, 2)
 #: ``job_contract_type`` codes of stable contracts (SWTS): open-ended, fixed-term >= 1 year.
 STABLE_CONTRACTS = (1, 2)
@@ -152,23 +163,29 @@ def transition_stage(
     data: pd.DataFrame,
     status: pd.DataFrame | None = None,
     *,
-    plans_column: str | None = None,
+    plans_column: str | None = "act_plan_work",
     satisfied_from: int = 4,
+    employee_codes: Sequence[int] = EMPLOYEE_STATUSES,
 ) -> pd.Series:
     """ILO School-to-Work Transition Survey stage of each respondent.
 
     Parameters
     ----------
     data : DataFrame
-        Clean apprentice data with the activity items, ``job_status``, ``job_contract_type``
-        and ``job_sat_overall`` (sat5, 1 very dissatisfied .. 5 very satisfied).
+        Clean apprentice data with the activity items, ``job_status``,
+        ``job_contract_written``, ``job_contract_type`` and ``job_sat_overall`` (sat5,
+        1 very dissatisfied .. 5 very satisfied).
     status : DataFrame, optional
         The result of :func:`labour_status` for ``data`` (computed when omitted).
-    plans_column : str, optional
-        A yes/no item "do you plan to work in the future" for inactive non-students; when
-        omitted, having searched for work in the last four weeks stands in for plans.
+    plans_column : str or None, default "act_plan_work"
+        A yes/no item "do you plan to work in the future" asked of persons outside the labour
+        force (the form's ``act_plan_work``); when ``None`` or absent from the data, having
+        searched for work in the last four weeks stands in for plans.
     satisfied_from : int, default 4
         Lowest ``job_sat_overall`` code that counts as satisfied (4 = satisfied).
+    employee_codes : sequence of int, default (1, 2)
+        ``job_status`` codes of employees (ICSE-18 41-44); read from the list's ``icse18``
+        column by :func:`evaluation.indicators.construct.construct_indicators`.
 
     Returns
     -------
@@ -182,7 +199,9 @@ def transition_stage(
 
     - **transited**: employed in a stable job (an employee, ICSE-18 41-44, with an open-ended
       contract or a fixed-term contract of 12 months or more) or in a job the person is
-      satisfied with (temporary or self-employment);
+      satisfied with (temporary or self-employment). The form asks the contract type only of
+      employees with a written contract, so employees without one count as not stable (an oral
+      contract of 12 months or more, stable in the SWTS, cannot be told apart);
     - **in transition**: employed in a non-stable job they are not satisfied with; unemployed in
       the relaxed sense (not employed and available, searching or not); inactive non-students
       with plans to work;
@@ -194,20 +213,22 @@ def transition_stage(
     employed = st["employed"]
     job_status = codes(data, "job_status")
     contract = codes(data, "job_contract_type")
+    written = codes(data, "job_contract_written")
     sat = codes(data, "job_sat_overall")
     available = codes(data, "act_available_2wk")
     search = codes(data, "act_search_4wk")
-    stable = job_status.isin(EMPLOYEE_STATUSES) & contract.isin(STABLE_CONTRACTS)
-    stable = stable.fillna(False)
+    employee = job_status.isin(list(employee_codes)).fillna(False)
+    stable = employee & contract.isin(STABLE_CONTRACTS).fillna(False)
     not_stable = (
-        (~job_status.isin(EMPLOYEE_STATUSES) & job_status.notna())
-        | (job_status.isin(EMPLOYEE_STATUSES) & contract.notna() & ~contract.isin(STABLE_CONTRACTS))
-    ).fillna(False)
+        (~job_status.isin(list(employee_codes)) & job_status.notna()).fillna(False)
+        | (employee & contract.notna() & ~contract.isin(STABLE_CONTRACTS)).fillna(False)
+        | (employee & written.eq(0)).fillna(False)
+    )
     satisfied = sat.ge(satisfied_from).fillna(False)
     dissatisfied = sat.lt(satisfied_from).fillna(False)
     emp = employed.eq(1).fillna(False)
     not_emp = employed.eq(0).fillna(False)
-    if plans_column is not None:
+    if plans_column is not None and plans_column in data.columns:
         plans = codes(data, plans_column).eq(1)
         plans_known = codes(data, plans_column).notna()
     else:
@@ -315,19 +336,9 @@ def activity_calendar(
                 "cal_job_changes": float(changes) if changes is not None else np.nan,
             }
         )
-    out = pd.DataFrame(rows, columns=[*key, *_CALENDAR_COLUMNS])
-    for c in _CALENDAR_COLUMNS:
+    out = pd.DataFrame(rows, columns=[*key, *CALENDAR_COLUMNS])
+    for c in CALENDAR_COLUMNS:
         out[c] = out[c].astype("Int64" if c == "cal_months_observed" else "Float64")
         if c != "cal_months_observed":
             out[c] = out[c].mask(out[c].isna())
     return out.reset_index(drop=True)
-
-
-_CALENDAR_COLUMNS = (
-    "cal_months_observed",
-    "cal_ever_employed",
-    "cal_months_employed",
-    "cal_share_employed",
-    "cal_months_to_first_job",
-    "cal_job_changes",
-)

@@ -426,6 +426,7 @@ def field_mismatch(
     min_cell: int = 20,
     share: float | None = None,
     reference: pd.Series | None = None,
+    required: pd.Series | None = None,
 ) -> pd.Series:
     """Field-of-study (horizontal) mismatch, 1 = mismatched.
 
@@ -434,7 +435,7 @@ def field_mismatch(
     field : Series
         ISCED-F 2013 broad field code of the highest qualification (0 = generic, no specific
         field).
-    method : {"subjective", "statistical", "crosswalk"}
+    method : {"subjective", "required", "statistical", "crosswalk"}
         The approach.
     relatedness : Series, optional
         ``mm_field_related`` (1 very high extent .. 5 not at all); for ``subjective``.
@@ -454,6 +455,9 @@ def field_mismatch(
         matched; default only the modal field(s).
     reference : Series of bool, optional
         Workers defining the statistical distribution (default: all).
+    required : Series, optional
+        ``mm_req_field``: the ISCED-F field the worker says is most appropriate for the job
+        (0 = no specific field); for ``required``.
 
     Returns
     -------
@@ -469,8 +473,17 @@ def field_mismatch(
     Notes
     -----
     Subjective: mismatched when the job is related to the field "to a low extent" or "not at
-    all" (``relatedness >= 4`` on the 1-5 tracer scale, DOMAIN.md section 5).
+    all" (``relatedness >= 4`` on the 1-5 tracer scale, DOMAIN.md section 5). Required (the
+    subjective approach on the field the worker names as most appropriate, 20th ICLS
+    Guidelines): mismatched when that field is a specific one and differs from the field of
+    study; defined for workers with a specific field of study (not 0, generic).
     """
+    if method == "required":
+        if required is None:
+            msg = "the required-field mismatch needs required=<Series of ISCED-F fields>"
+            raise ConfigError(msg)
+        f, r = as_float(field), as_float(required)
+        return binary(r.ne(0) & r.ne(f), f.notna() & f.ne(0) & r.notna())
     if method == "subjective":
         if relatedness is None:
             msg = "the subjective field mismatch needs relatedness"
@@ -504,7 +517,9 @@ def field_mismatch(
         )
         return binary(~hit, ok)
     if method != "statistical":
-        msg = f"method must be 'subjective', 'statistical' or 'crosswalk', got {method!r}"
+        msg = (
+            f"method must be 'subjective', 'required', 'statistical' or 'crosswalk', got {method!r}"
+        )
         raise ConfigError(msg)
     ref = (
         pd.Series(True, index=field.index)

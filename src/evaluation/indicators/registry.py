@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from types import MappingProxyType
 
 import pandas as pd
 
-__all__ = ["REGISTRY", "Indicator", "indicator_codebook"]
+from evaluation.indicators.labour import CALENDAR_COLUMNS
+from evaluation.indicators.skills import QUALITY_ITEMS
+
+__all__ = ["ITEMS", "REGISTRY", "Indicator", "indicator_codebook"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +33,10 @@ class Indicator:
         Unit of observation: ``respondent``, ``enterprise`` or ``participant``.
     kind : str
         ``binary``, ``continuous``, ``count`` or ``categorical``.
+    items : tuple of str
+        The questions of the instrument (``level`` gives the family: respondent = apprentice,
+        enterprise, participant = capacity) the indicator is built from, repeat columns
+        included (``cal_activity``, ``trn_c_hours``).
     """
 
     name: str
@@ -40,6 +47,7 @@ class Indicator:
     standard: str
     level: str = "respondent"
     kind: str = "binary"
+    items: tuple[str, ...] = ()
 
 
 ICLS19 = "19th ICLS Resolution I (2013), amended by 21st ICLS Resolution II (2023)"
@@ -562,6 +570,14 @@ _ROWS: tuple[Indicator, ...] = (
         ICLS20_MM,
     ),
     Indicator(
+        "field_mismatch_req",
+        "Field-of-study mismatch, self-assessed required field",
+        "专业不对口(自评所需专业)",
+        "share",
+        "The field the worker names as most appropriate for the job differs from the field studied",
+        ICLS20_MM,
+    ),
+    Indicator(
         "overskilled",
         "Overskilled",
         "技能过度",
@@ -679,9 +695,26 @@ _ROWS: tuple[Indicator, ...] = (
         "Training hours in 12 months",
         "近12个月培训小时",
         "hours",
-        "Hours of job-related training in the last 12 months (when the form records them)",
+        "Hours of the courses described (at most three, most recent); 0 without training",
         TRACER,
         kind="continuous",
+    ),
+    Indicator(
+        "training_courses",
+        "Training courses in 12 months",
+        "近12个月培训项数",
+        "count",
+        "Number of job-related courses in the last 12 months (0 without training)",
+        TRACER,
+        kind="count",
+    ),
+    Indicator(
+        "training_hours_partial",
+        "Training hours cover three courses only",
+        "培训小时仅含三项培训",
+        "share",
+        "More than three courses: training_hours covers the three most recent (a lower bound)",
+        PROJECT,
     ),
     Indicator(
         "ilo_training",
@@ -696,7 +729,7 @@ _ROWS: tuple[Indicator, ...] = (
         "Hours of ILO project training",
         "国际劳工组织项目培训小时",
         "hours",
-        "Hours of ILO project training (treatment dose)",
+        "Hours of ILO project training (treatment dose); 0 for those who did not attend",
         PROJECT,
         kind="continuous",
     ),
@@ -743,6 +776,22 @@ _ROWS: tuple[Indicator, ...] = (
         QA,
         kind="continuous",
     ),
+    Indicator(
+        "aware_new_apprenticeship",
+        "Aware of the Enterprise New Apprenticeship",
+        "知道企业新型学徒制",
+        "share",
+        "Has heard of the Enterprise New Apprenticeship (企业新型学徒制)",
+        QA,
+    ),
+    Indicator(
+        "aware_ilo_campaign",
+        "Aware of the ILO apprenticeship campaign",
+        "知道国际劳工组织学徒制宣传活动",
+        "share",
+        "Has seen or heard the project's campaign (don't know = not aware)",
+        PROJECT,
+    ),
     Indicator("female", "Female", "女性", "share", "dem_sex = female", PROJECT),
     Indicator(
         "rural_hukou",
@@ -767,6 +816,23 @@ _ROWS: tuple[Indicator, ...] = (
         "share",
         "A lot of difficulty or cannot do in any Washington Group domain",
         "Washington Group Short Set",
+    ),
+    Indicator(
+        "age_lt25",
+        "Aged under 25",
+        "25岁以下",
+        "share",
+        "Age (the form's dem_age) below 25",
+        PROJECT,
+    ),
+    Indicator(
+        "interviewed",
+        "Interviewed",
+        "完成访问",
+        "share",
+        "Consented to the interview (and, for minors, the guardian agreed); 0 for tracked "
+        "respondents not interviewed",
+        PROJECT,
     ),
     Indicator(
         "hard_to_fill_rate",
@@ -857,21 +923,40 @@ _ROWS: tuple[Indicator, ...] = (
         kind="continuous",
     ),
     Indicator(
+        "apprentice_retention_6m",
+        "Apprentice retention at 6 months",
+        "学徒6个月留任率",
+        "share",
+        "Still with the enterprise 6 months after completing / completers of 12-24 months ago",
+        QA,
+        level="enterprise",
+        kind="continuous",
+    ),
+    Indicator(
         "apprentice_retention_12m",
         "Apprentice retention at 12 months",
         "学徒12个月留任率",
         "share",
-        "Apprentices still employed 12 months after completion / completions",
+        "Still with the enterprise 12 months after completing / completers of 12-24 months ago",
         QA,
         level="enterprise",
         kind="continuous",
+    ),
+    Indicator(
+        "appr_subsidy_received",
+        "Received the apprenticeship subsidy",
+        "已领取学徒培训补贴",
+        "share",
+        "Received the training subsidy in the last 12 months, among participating enterprises",
+        "MOHRSS et al. 2021 guideline",
+        level="enterprise",
     ),
     Indicator(
         "appr_subsidy",
         "Apprenticeship subsidy",
         "学徒培训补贴",
         "RMB/apprentice/year",
-        "Subsidy received per apprentice per year",
+        "Subsidy per apprentice per year, among enterprises that received one",
         "MOHRSS et al. 2021 guideline",
         level="enterprise",
         kind="continuous",
@@ -881,7 +966,7 @@ _ROWS: tuple[Indicator, ...] = (
         "Net apprenticeship cost",
         "学徒培训净成本",
         "RMB/apprentice/year",
-        "Cost minus subsidy per apprentice per year",
+        "Cost minus subsidy per apprentice per year (subsidy 0 when not received)",
         QA,
         level="enterprise",
         kind="continuous",
@@ -891,7 +976,7 @@ _ROWS: tuple[Indicator, ...] = (
         "Subsidy at least RMB 5,000",
         "补贴不低于5000元",
         "share",
-        "Subsidy per apprentice per year >= RMB 5,000 (2021 guideline)",
+        "Subsidy per apprentice per year >= RMB 5,000 (2021 guideline), among recipients",
         "MOHRSS et al. 2021 guideline",
         level="enterprise",
     ),
@@ -983,6 +1068,16 @@ _ROWS: tuple[Indicator, ...] = (
         kind="continuous",
     ),
     Indicator(
+        "score_followup",
+        "Follow-up test score",
+        "培训后跟踪测试得分",
+        "percent",
+        "Percent correct at the 3-6-month follow-up",
+        PROJECT,
+        level="participant",
+        kind="continuous",
+    ),
+    Indicator(
         "norm_gain",
         "Normalised learning gain",
         "标准化学习增益",
@@ -992,10 +1087,246 @@ _ROWS: tuple[Indicator, ...] = (
         level="participant",
         kind="continuous",
     ),
+    Indicator(
+        "self_efficacy",
+        "Self-efficacy",
+        "自我效能",
+        "score 1-5",
+        "Mean of the self-efficacy items (agree 1-5), at least half answered",
+        "Kirkpatrick level 2 (DOMAIN.md section 3.4, P2)",
+        level="participant",
+        kind="continuous",
+    ),
+    Indicator(
+        "apply_actions_count",
+        "Actions applied after training",
+        "培训后采取的行动数",
+        "count",
+        "Number of actions taken since the training (follow-up)",
+        "Kirkpatrick level 3 (DOMAIN.md section 3.4, P4)",
+        level="participant",
+        kind="count",
+    ),
+    Indicator(
+        "applied_any",
+        "Applied the training",
+        "应用了培训所学",
+        "share",
+        "Took at least one action since the training (follow-up)",
+        "Kirkpatrick level 3 (DOMAIN.md section 3.4, P4)",
+        level="participant",
+    ),
 )
 
-#: Every indicator by name (read-only).
-REGISTRY = MappingProxyType({i.name: i for i in _ROWS})
+_ACTIVITY = (
+    "act_work_pay",
+    "act_temp_absent",
+    "act_absent_return3m",
+    "act_search_4wk",
+    "act_available_2wk",
+)
+_STUDY = ("act_study_4wk", "edu_enrolled")
+_OCCUPATION = ("job_title_text", "job_tasks_text", "job_occ_major")
+_WAGE = ("job_wage", "job_wage_bracket")
+_FORMAL = ("job_status", "job_si", "job_paid_leave", "job_sick_leave")
+_CERT = ("edu_cert_any", "edu_cert_level")
+_WG = (
+    "dem_wg_seeing",
+    "dem_wg_hearing",
+    "dem_wg_walking",
+    "dem_wg_cognition",
+    "dem_wg_selfcare",
+    "dem_wg_communication",
+)
+_CORE = {
+    "core_skills_social": (
+        "cs_se_communication",
+        "cs_se_teamwork",
+        "cs_se_conflict",
+        "cs_se_emotional",
+    ),
+    "core_skills_cognitive": (
+        "cs_cg_literacy_numeracy",
+        "cs_cg_critical",
+        "cs_cg_creative",
+        "cs_cg_strategic",
+        "cs_cg_problem_solving",
+        "cs_cg_learning",
+        "cs_cg_information",
+        "cs_cg_planning",
+        "cs_cg_career",
+    ),
+    "core_skills_digital": ("cs_dg_hardware", "cs_dg_software", "cs_dg_online_safety"),
+    "core_skills_green": ("cs_gr_environment", "cs_gr_waste", "cs_gr_energy_water"),
+}
+_QUALITY = (
+    "appr_status",
+    *QUALITY_ITEMS,
+    "appr_offjob_hours",
+    "appr_study_protected",
+    *_FORMAL,
+    *_WAGE,
+    "meta_city",
+    "today",
+)
+_CB_ITEMS = tuple(f"cb_q{i:02d}" for i in range(1, 20))
+
+#: The questions each indicator reads (the "Items" of DOMAIN.md section 5, by name).
+ITEMS: dict[str, tuple[str, ...]] = {
+    "lf_status": _ACTIVITY,
+    "employed": _ACTIVITY[:3],
+    "unemployed": _ACTIVITY,
+    "outside_lf": _ACTIVITY,
+    "potential_lf": _ACTIVITY,
+    "in_education": _STUDY,
+    "neet": (*_ACTIVITY[:3], *_STUDY),
+    "transition_stage": (
+        *_ACTIVITY,
+        *_STUDY,
+        "act_plan_work",
+        "job_status",
+        "job_contract_written",
+        "job_contract_type",
+        "job_sat_overall",
+    ),
+    "interviewed": ("meta_consent", "meta_minor_guardian"),
+    "months_to_first_job": ("srch_months_to_first_job",),
+    "employee": ("job_status",),
+    "formal_job": _FORMAL,
+    "formal_basis": _FORMAL,
+    "written_contract": ("job_status", "job_contract_written"),
+    "contract_ge12m": ("job_status", "job_contract_written", "job_contract_type"),
+    "dispatch": ("job_status", "job_dispatch"),
+    "si_count": ("job_status", "job_si"),
+    "si_pension": ("job_status", "job_si"),
+    "si_medical": ("job_status", "job_si"),
+    "housing_fund": ("job_status", "job_si"),
+    "paid_leave": ("job_status", "job_paid_leave"),
+    "sick_leave": ("job_status", "job_sick_leave"),
+    "union_member": ("job_status", "job_union"),
+    "hours_usual": ("job_status", "job_hours_usual"),
+    "excess_hours": ("job_status", "job_hours_usual"),
+    "job_satisfaction": ("job_status", "job_sat_overall"),
+    "job_satisfied": ("job_status", "job_sat_overall"),
+    "wage_month": _WAGE,
+    "wage_month_lower": _WAGE,
+    "wage_month_upper": _WAGE,
+    "wage_source": _WAGE,
+    "wage_imputed": _WAGE,
+    "wage_hour": (*_WAGE, "job_hours_usual"),
+    "log_wage_hour": (*_WAGE, "job_hours_usual"),
+    "wage_month_real": (*_WAGE, "today"),
+    "wage_hour_real": (*_WAGE, "job_hours_usual", "today"),
+    "low_pay": (*_WAGE, "job_hours_usual"),
+    "below_min_wage": (*_WAGE, "meta_city", "today"),
+    "isco08": _OCCUPATION,
+    "isco_major": _OCCUPATION,
+    "isic_section": ("job_industry",),
+    "isced_attained": ("edu_level",),
+    "years_schooling": ("edu_level",),
+    "field_mismatch": ("mm_field_related",),
+    "field_mismatch_req": ("edu_field", "mm_req_field"),
+    "field_mismatch_stat": ("edu_field", *_OCCUPATION),
+    "field_mismatch_xwalk": ("edu_field", *_OCCUPATION),
+    "overskilled": ("mm_overskilled",),
+    "underskilled": ("mm_underskilled",),
+    "skills_use_index": (
+        "mm_use_read_manuals",
+        "mm_use_write",
+        "mm_use_calc",
+        "mm_use_digital",
+        "mm_use_problem",
+        "mm_use_instruct",
+        "mm_use_cooperate",
+        "mm_use_plan",
+        "mm_use_green",
+    ),
+    **_CORE,
+    "core_skills_index": tuple(i for items in _CORE.values() for i in items),
+    "green_knowledge_score": tuple(f"grn_quiz_{i}" for i in range(1, 6)),
+    "green_practice_index": (
+        "grn_practice_energy",
+        "grn_practice_waste",
+        "grn_practice_materials",
+        "grn_practice_water",
+        "grn_practice_report",
+    ),
+    "skill_cert_level": _CERT,
+    "cert_upgrade": _CERT,
+    "training_any_12m": ("trn_any_12m",),
+    "training_courses": ("trn_any_12m", "trn_n_courses"),
+    "training_hours": ("trn_any_12m", "trn_n_courses", "trn_c_hours"),
+    "training_hours_partial": ("trn_any_12m", "trn_n_courses"),
+    "ilo_training": ("trn_ilo_attended",),
+    "ilo_training_hours": ("trn_ilo_attended", "trn_ilo_hours"),
+    "appr_quality_index": _QUALITY,
+    "appr_quality_n": _QUALITY,
+    "appr_completion": ("appr_status",),
+    "appr_dropout": ("appr_status",),
+    "image_index": (
+        "img_pathway",
+        "img_respect",
+        "img_encourage",
+        "img_equal_degree",
+        "img_prospects",
+    ),
+    "aware_new_apprenticeship": ("awr_appr_scheme",),
+    "aware_ilo_campaign": ("awr_campaign",),
+    "female": ("dem_sex",),
+    "rural_hukou": ("dem_hukou_type",),
+    "migrant": ("dem_hukou_location",),
+    "disability": _WG,
+    "age_lt25": ("dem_age",),
+    "hard_to_fill_rate": ("ent_vacancies", "ent_vacancies_htf"),
+    "has_htf_vacancy": ("ent_vacancies", "ent_vacancies_htf"),
+    "skill_gap_share": ("ent_skill_gap_share",),
+    "appr_participation": ("ent_appr_participates",),
+    "apprentices_per_100": ("ent_appr_participates", "ent_appr_total", "ent_employees_total"),
+    "appr_share_female": ("ent_appr_participates", "ent_appr_total", "ent_appr_female"),
+    "appr_share_rural": ("ent_appr_participates", "ent_appr_total", "ent_appr_rural"),
+    "appr_share_disability": ("ent_appr_participates", "ent_appr_total", "ent_appr_disability"),
+    "appr_completion_rate": ("ent_appr_completed", "ent_appr_dropped"),
+    "apprentice_retention_6m": ("ent_appr_cohort", "ent_appr_retained_6m"),
+    "apprentice_retention_12m": ("ent_appr_cohort", "ent_appr_retained_12m"),
+    "appr_subsidy_received": ("ent_appr_subsidy_status",),
+    "appr_subsidy": ("ent_appr_subsidy_status", "ent_appr_subsidy"),
+    "appr_net_cost": ("ent_appr_cost", "ent_appr_subsidy_status", "ent_appr_subsidy"),
+    "appr_subsidy_ge_guideline": ("ent_appr_subsidy_status", "ent_appr_subsidy"),
+    "green_practices_count": ("ent_green_practices",),
+    "green_practices_any": ("ent_green_practices",),
+    "employer_satisfaction_apprentices": ("ent_sat_apprentices",),
+    "employer_satisfaction_score": ("ent_sat_apprentices",),
+    "ilo_tools_count": ("ent_ilo_tools_used",),
+    "ilo_tools_any": ("ent_ilo_tools_used",),
+    "score": _CB_ITEMS,
+    "score_pre": _CB_ITEMS,
+    "score_post": _CB_ITEMS,
+    "score_followup": _CB_ITEMS,
+    "norm_gain": _CB_ITEMS,
+    "self_efficacy": (
+        "cb_se_explain",
+        "cb_se_design",
+        "cb_se_mentor",
+        "cb_se_inclusion",
+        "cb_se_core",
+        "cb_se_green",
+        "cb_se_anticipate",
+        "cb_se_evaluate",
+    ),
+    "apply_actions_count": ("cb_apply_actions",),
+    "applied_any": ("cb_apply_actions",),
+}
+_QUAL = ("edu_level", *_OCCUPATION)
+for _suffix, _extra in (("norm", ()), ("stat", ()), ("subj", ("mm_req_edu_do",))):
+    _reads = ("edu_level", *_extra) if _suffix == "subj" else _QUAL
+    for _stem in ("qual_mismatch", "overqual", "underqual"):
+        ITEMS[f"{_stem}_{_suffix}"] = _reads
+ITEMS["qual_mismatch_stat_sd"] = _QUAL
+for _name in CALENDAR_COLUMNS:
+    ITEMS[_name] = ("cal_activity",)
+
+#: Every indicator by name (read-only), with the questions it reads.
+REGISTRY = MappingProxyType({i.name: replace(i, items=ITEMS.get(i.name, ())) for i in _ROWS})
 
 
 def indicator_codebook(names: list[str] | None = None) -> pd.DataFrame:
@@ -1009,7 +1340,8 @@ def indicator_codebook(names: list[str] | None = None) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        One row per indicator with every :class:`Indicator` field.
+        One row per indicator with every :class:`Indicator` field (``items`` as
+        space-separated question names).
 
     Raises
     ------
@@ -1021,4 +1353,7 @@ def indicator_codebook(names: list[str] | None = None) -> pd.DataFrame:
     if unknown:
         msg = f"indicators not in the registry: {unknown}"
         raise KeyError(msg)
-    return pd.DataFrame([asdict(REGISTRY[n]) for n in chosen])
+    rows = [asdict(REGISTRY[n]) for n in chosen]
+    for row in rows:
+        row["items"] = " ".join(row["items"])
+    return pd.DataFrame(rows)

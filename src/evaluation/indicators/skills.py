@@ -20,9 +20,11 @@ __all__ = [
     "answer_score",
     "apprenticeship_indicators",
     "core_skills",
+    "core_skills_reliability",
     "index_of_items",
     "item_columns",
     "scale_score",
+    "training_volume",
 ]
 
 #: Core-skills subscale -> item prefix (ILO 2021 categories).
@@ -35,7 +37,7 @@ CORE_SKILL_SCALES: Mapping[str, str] = {
 
 
 def item_columns(data: pd.DataFrame, prefix: str) -> list[str]:
-    """Question columns with a prefix (reason and dummy columns excluded), sorted.
+    """Numeric question columns with a prefix (reason, dummy and text columns excluded), sorted.
 
     Parameters
     ----------
@@ -47,9 +49,14 @@ def item_columns(data: pd.DataFrame, prefix: str) -> list[str]:
     Returns
     -------
     list of str
-        The item columns.
+        The item columns. Text columns (notes such as ``img_intro`` kept by a cleaning run,
+        free text) are not items.
     """
-    return sorted(c for c in data.columns if c.startswith(prefix) and "__" not in c)
+    return sorted(
+        c
+        for c in data.columns
+        if c.startswith(prefix) and "__" not in c and pd.api.types.is_numeric_dtype(data[c])
+    )
 
 
 def scale_score(items: pd.DataFrame, min_share: float = 0.5) -> pd.Series:
@@ -105,26 +112,48 @@ def core_skills(
     mean and SD (DOMAIN.md section 3.2, M10).
     """
     scores = pd.DataFrame(index=data.index)
-    rel = []
     raws = {}
-    all_items = []
+    for name, prefix in CORE_SKILL_SCALES.items():
+        cols = item_columns(data, prefix)
+        if not cols:
+            continue
+        raw = scale_score(data[cols], min_share)
+        raws[name] = raw
+        scores[f"{name}_raw"] = raw
+        scores[name] = standardize(raw, reference, name=name)
+    if raws:
+        overall = pd.DataFrame(raws).astype(float).mean(axis=1).astype("Float64")
+        scores["core_skills_index"] = standardize(overall, reference, name="core_skills_index")
+    return scores, core_skills_reliability(data)
+
+
+def core_skills_reliability(data: pd.DataFrame) -> pd.DataFrame:
+    """Cronbach's alpha of each core-skills subscale and of all items together.
+
+    Parameters
+    ----------
+    data : DataFrame
+        Clean apprentice data with the ``cs_*`` items.
+
+    Returns
+    -------
+    DataFrame
+        One row per subscale present and overall (``core_skills_index``): ``scale``, ``items``,
+        ``n`` (complete rows) and ``alpha``.
+    """
+    rel = []
+    all_items: list[str] = []
     for name, prefix in CORE_SKILL_SCALES.items():
         cols = item_columns(data, prefix)
         if not cols:
             continue
         all_items += cols
-        raw = scale_score(data[cols], min_share)
-        raws[name] = raw
-        scores[f"{name}_raw"] = raw
-        scores[name] = standardize(raw, reference, name=name)
         alpha, n = cronbach_alpha(data[cols])
         rel.append({"scale": name, "items": len(cols), "n": n, "alpha": alpha})
-    if raws:
-        overall = pd.DataFrame(raws).astype(float).mean(axis=1).astype("Float64")
-        scores["core_skills_index"] = standardize(overall, reference, name="core_skills_index")
+    if all_items:
         alpha, n = cronbach_alpha(data[all_items])
         rel.append({"scale": "core_skills_index", "items": len(all_items), "n": n, "alpha": alpha})
-    return scores, pd.DataFrame(rel, columns=["scale", "items", "n", "alpha"])
+    return pd.DataFrame(rel, columns=["scale", "items", "n", "alpha"])
 
 
 def answer_score(
@@ -174,13 +203,27 @@ def answer_score(
     return score.astype("Float64"), correct
 
 
-#: Apprenticeship quality criteria from the M9 items (R208 and the ILO Toolkit, DOMAIN.md 2.7).
+#: Apprenticeship quality criteria asked of apprentices (M9, yes/no/don't know), after R208 and
+#: the ILO Toolkit (DOMAIN.md section 2.7): written agreement, labour contract of at least one
+#: year, enterprise mentor, institution mentor, training plan, OSH training, legal working hours,
+#: assessment and certification.
 QUALITY_ITEMS = (
     "appr_agreement",
+    "appr_contract_1y",
     "appr_mentor_ent",
     "appr_mentor_inst",
     "appr_training_plan",
+    "appr_osh",
+    "appr_hours_legal",
     "appr_assessed",
+)
+#: Job indicators that stand for an R208 criterion, and the apprentice item that replaces them
+#: when the form asks it directly (``None``: no such item).
+JOB_CRITERIA = (
+    ("formal_job", 1, None),
+    ("below_min_wage", 0, None),
+    ("contract_ge12m", 1, "appr_contract_1y"),
+    ("excess_hours", 0, "appr_hours_legal"),
 )
 #: Apprenticeship status codes (``appr_status``).
 APPR_ENROLLED, APPR_COMPLETED, APPR_DROPPED, APPR_NEVER = 1, 2, 3, 4
@@ -200,8 +243,9 @@ def apprenticeship_indicators(
     data : DataFrame
         Clean apprentice data with ``appr_status`` and the M9 quality items.
     job : DataFrame, optional
-        Job indicators for the same rows (``contract_ge12m``, ``formal_job``,
-        ``below_min_wage``, ``excess_hours``), adding the decent-work criteria.
+        Job indicators for the same rows (``formal_job``, ``below_min_wage`` and, when the
+        form lacks the direct items, ``contract_ge12m`` and ``excess_hours``), adding the
+        decent-work criteria for current apprentices.
     dont_know_as_unmet : bool, default False
         Count a "don't know" on a quality item as not met (default: not counted).
     min_criteria : int, default 4
@@ -216,12 +260,16 @@ def apprenticeship_indicators(
     Notes
     -----
     Unit: respondent x round; population: current and former apprentices (``appr_status`` 1-3).
-    Criteria (R208 (2023) and its guide; ILO Toolkit for Quality Apprenticeships, 2017):
-    written apprenticeship agreement, enterprise mentor, institution mentor, training plan,
-    assessment and certification, structured off-the-job training (``appr_offjob_hours`` > 0),
-    study time protected from production (``appr_study_protected`` agree, 4-5) and, when job
-    indicators are given, a labour contract of 12 months or more, employer social insurance
-    (formal job), pay at or above the local minimum wage and hours within 48 a week.
+    Criteria (R208 (2023) and its guide; ILO Toolkit for Quality Apprenticeships, 2017): the
+    yes/no items of :data:`QUALITY_ITEMS` (written agreement, contract of at least one year,
+    enterprise and institution mentors, training plan, OSH training, legal working hours,
+    assessment), structured off-the-job training (``appr_offjob_hours`` > 0) and study time
+    protected from production (``appr_study_protected`` agree, 4-5). For current apprentices
+    (``appr_status`` = 1), whose present job is the apprenticeship, the job indicators add
+    social protection (employer social insurance: ``formal_job``) and pay at or above the local
+    minimum wage; ``contract_ge12m`` and ``excess_hours`` count only when the form lacks the
+    direct items ``appr_contract_1y`` and ``appr_hours_legal``. Former apprentices' current job
+    may be another one, so it is not used for them.
     ``appr_completion``: 1 completed, 0 dropped out (enrolled apprentices are still in the
     programme: missing). ``appr_dropout``: 1 dropped out, 0 enrolled or completed.
     """
@@ -230,6 +278,7 @@ def apprenticeship_indicators(
         msg = "apprenticeship indicators need appr_status"
         raise IndicatorError(msg)
     apprentice = status.isin([APPR_ENROLLED, APPR_COMPLETED, APPR_DROPPED]).fillna(False)
+    current = status.eq(APPR_ENROLLED).fillna(False)
     crit = pd.DataFrame(index=data.index)
     for item in QUALITY_ITEMS:
         if item not in data.columns:
@@ -244,15 +293,10 @@ def apprenticeship_indicators(
         prot = as_float(data["appr_study_protected"])
         crit["study_protected"] = binary(prot.ge(4), prot.notna())
     if job is not None:
-        for col, good in (
-            ("contract_ge12m", 1),
-            ("formal_job", 1),
-            ("below_min_wage", 0),
-            ("excess_hours", 0),
-        ):
-            if col in job.columns:
+        for col, good, direct in JOB_CRITERIA:
+            if col in job.columns and (direct is None or direct not in data.columns):
                 v = as_float(job[col])
-                crit[col] = binary(v.eq(good), v.notna())
+                crit[col] = binary(v.eq(good), v.notna() & current)
     assessed = crit.notna().sum(axis=1)
     index = crit.astype(float).mean(axis=1).where(apprentice & (assessed >= min_criteria))
     return pd.DataFrame(
@@ -276,6 +320,7 @@ def index_of_items(
     method: str = "zscore",
     signs: Mapping[str, int] | None = None,
     name: str,
+    items: Sequence[str] | None = None,
 ) -> pd.Series:
     """Summary index of every item with a prefix, or all missing when there is none.
 
@@ -293,13 +338,114 @@ def index_of_items(
         Item sign flips.
     name : str
         Name of the result.
+    items : sequence of str, optional
+        The items, e.g. the instrument's questions with the prefix
+        (:func:`evaluation.indicators.forms.question_items`); those absent from the data are
+        ignored. Default: :func:`item_columns` of the prefix.
 
     Returns
     -------
     Series
         The index (``Float64``).
     """
-    cols = item_columns(data, prefix)
+    cols = (
+        item_columns(data, prefix)
+        if items is None
+        else [c for c in items if c in data.columns and c.startswith(prefix)]
+    )
     if not cols:
         return pd.Series(pd.NA, index=data.index, dtype="Float64", name=name)
     return summary_index(data, cols, method, reference=reference, signs=signs, name=name)
+
+
+def training_volume(
+    data: pd.DataFrame,
+    courses: pd.DataFrame | None = None,
+    *,
+    key: Sequence[str] = ("resp_id", "round"),
+    index: str = "trn_course_index",
+    hours: str = "trn_c_hours",
+    max_described: int = 3,
+) -> pd.DataFrame:
+    """Courses and hours of job-related training in the last 12 months (M8).
+
+    Parameters
+    ----------
+    data : DataFrame
+        Clean apprentice data with ``trn_any_12m`` (yes/no) and ``trn_n_courses`` (number of
+        courses), one row per ``key``.
+    courses : DataFrame, optional
+        The ``trn_course`` repeat: one row per described course, keyed by ``key`` plus
+        ``index`` (1-based), with ``hours`` (total hours of the course).
+    key : sequence of str, default ("resp_id", "round")
+        Parent key shared by ``data`` and ``courses``.
+    index : str, default "trn_course_index"
+        The repeat's position column.
+    hours : str, default "trn_c_hours"
+        Hours of each course.
+    max_described : int, default 3
+        Most courses the form describes (the repeat count is ``min(trn_n_courses, 3)``).
+
+    Returns
+    -------
+    DataFrame
+        Same index as ``data``: ``training_courses`` (``trn_n_courses``, 0 without training),
+        ``training_hours`` (sum of the described courses' hours, 0 without training) and
+        ``training_hours_partial`` (0/1: more courses than the form describes, so the hours
+        are a lower bound).
+
+    Raises
+    ------
+    IndicatorError
+        When a key or hours column is missing, or a course row is duplicated.
+
+    Notes
+    -----
+    Unit: respondent x round. The form asks the hours of at most three courses, the most
+    recent first; with more courses ``training_hours`` covers those three only (a lower bound,
+    flagged). ``training_hours`` is missing when a described course's hours are unknown, when
+    the repeat holds fewer or more courses than the form asked for, or when ``courses`` is
+    not given.
+    """
+    key = list(key)
+    took = as_int(data["trn_any_12m"], "trn_any_12m") if "trn_any_12m" in data else None
+    if took is None:
+        msg = "training volume needs trn_any_12m"
+        raise IndicatorError(msg)
+    n = (
+        as_int(data["trn_n_courses"], "trn_n_courses")
+        if "trn_n_courses" in data
+        else pd.Series(pd.NA, index=data.index, dtype="Int64")
+    )
+    none = took.eq(0).fillna(False)
+    trained = took.eq(1).fillna(False)
+    total = pd.Series(pd.NA, index=data.index, dtype="Float64").mask(none, 0.0)
+    if courses is not None:
+        missing = [c for c in [*key, index, hours] if c not in courses.columns]
+        if missing:
+            msg = f"the trn_course table lacks columns {missing}"
+            raise IndicatorError(msg)
+        if courses.duplicated([*key, index]).any():
+            msg = f"the trn_course table has duplicated {[*key, index]} rows"
+            raise IndicatorError(msg)
+        frame = courses[key].copy()
+        frame["_hours"] = as_float(courses[hours]).astype(float)
+        grouped = frame.groupby(key, sort=False, dropna=False)["_hours"]
+        summary = pd.DataFrame(
+            {"_rows": grouped.size(), "_sum": grouped.sum(min_count=1), "_known": grouped.count()}
+        ).reset_index()
+        merged = data[key].merge(summary, on=key, how="left", validate="many_to_one")
+        rows = pd.Series(merged["_rows"].to_numpy(), index=data.index).fillna(0)
+        known = pd.Series(merged["_known"].to_numpy(), index=data.index).fillna(0)
+        summed = pd.Series(merged["_sum"].to_numpy(dtype=float), index=data.index)
+        expected = n.astype("Float64").clip(upper=max_described)
+        complete = trained & expected.eq(rows).fillna(False) & known.eq(rows) & rows.gt(0)
+        total = total.mask(complete, summed)
+    return pd.DataFrame(
+        {
+            "training_courses": n.astype("Float64").mask(none, 0.0).where(none | trained),
+            "training_hours": total.astype("Float64"),
+            "training_hours_partial": binary(n.gt(max_described), none | (trained & n.notna())),
+        },
+        index=data.index,
+    )

@@ -128,65 +128,109 @@ def test_apprenticeship_quality_index():
     strict = apprenticeship_indicators(data, dont_know_as_unmet=True)
     assert strict["appr_quality_index"][1] == pytest.approx(3 / 7)
     job = pd.DataFrame(
-        {"formal_job": [1.0, 0.0, NA, NA], "excess_hours": [0.0, 1.0, NA, NA]}, dtype="Float64"
+        {"formal_job": [0.0, 0.0, NA, NA], "excess_hours": [0.0, 1.0, NA, NA]}, dtype="Float64"
     )
     withjob = apprenticeship_indicators(data, job)
-    assert withjob["appr_quality_index"][0] == pytest.approx(1.0)
-    assert withjob["appr_quality_index"][1] == pytest.approx(3 / 8)
+    # current apprentice: 7 criteria met + hours within 48 (no appr_hours_legal item) met +
+    # no employer social insurance -> 8 of 9
+    assert withjob["appr_quality_index"][0] == pytest.approx(8 / 9)
+    # completed apprentice: the current job may be another one, so it is not used: 3 of 6
+    assert withjob["appr_quality_index"][1] == pytest.approx(3 / 6)
+    # with the direct item appr_hours_legal the job's excess_hours is not used
+    direct = data.assign(appr_hours_legal=pd.array([0, NA, NA, NA], dtype="Int64"))
+    both = apprenticeship_indicators(direct, job)
+    # row 0: 7 met + hours not legal (0) + no social insurance (0) -> 7 of 9
+    assert both["appr_quality_index"][0] == pytest.approx(7 / 9)
 
 
 def test_enterprise_indicators():
-    data = clean_rows(
-        [
-            {
-                "ent_vacancies": 10,
-                "ent_vacancies_htf": 4,
-                "ent_skill_gap_share": 25,
-                "ent_appr_participates": 1,
-                "ent_employees_total": 200,
-                "ent_appr_total": 20,
-                "ent_appr_female": 5,
-                "ent_appr_completed": 8,
-                "ent_appr_dropped": 2,
-                "ent_appr_retained_12m": 6,
-                "ent_appr_cost": 9000,
-                "ent_appr_subsidy": 5000,
-                "ent_green_practices__1": 1,
-                "ent_green_practices__2": 1,
-                "ent_green_practices__0": 0,
-                "ent_sat_apprentices": 4,
-            },
-            {
-                "ent_vacancies": 0,
-                "ent_vacancies_htf": 0,
-                "ent_skill_gap_share": NA,
-                "ent_appr_participates": 0,
-                "ent_employees_total": 50,
-                "ent_appr_total": 0,
-                "ent_appr_female": 0,
-                "ent_appr_completed": 0,
-                "ent_appr_dropped": 0,
-                "ent_appr_retained_12m": 0,
-                "ent_appr_cost": NA,
-                "ent_appr_subsidy": 3000,
-                "ent_green_practices__1": 0,
-                "ent_green_practices__2": 0,
-                "ent_green_practices__0": 1,
-                "ent_sat_apprentices": 3,
-            },
-        ]
-    )
-    out = enterprise_indicators(data, exclusive={"ent_green_practices": {"0"}})
-    assert _v(out["hard_to_fill_rate"]) == [0.4, None]
-    assert _v(out["skill_gap_share"]) == [0.25, None]
-    assert _v(out["apprentices_per_100"]) == [10.0, 0.0]
-    assert _v(out["appr_share_female"]) == [0.25, None]
-    assert _v(out["appr_completion_rate"]) == [0.8, None]
-    assert _v(out["apprentice_retention_12m"]) == [0.75, None]
-    assert _v(out["appr_net_cost"]) == [4000, None]
-    assert _v(out["appr_subsidy_ge_guideline"]) == [1, 0]
-    assert _v(out["green_practices_count"]) == [2, 0]
-    assert _v(out["employer_satisfaction_apprentices"]) == [1, 0]
+    green = ("ent_green_practices__1", "ent_green_practices__2", "ent_green_practices__0")
+    rows = [
+        # participant: 4 of 10 vacancies hard to fill; 8 of a 12-24-month cohort of 8, 6
+        # still there after 12 months; subsidy received, 5,000 per apprentice
+        {
+            "ent_vacancies": 10,
+            "ent_vacancies_htf": 4,
+            "ent_skill_gap_share": 25,
+            "ent_appr_participates": 1,
+            "ent_employees_total": 200,
+            "ent_appr_total": 20,
+            "ent_appr_female": 5,
+            "ent_appr_completed": 8,
+            "ent_appr_dropped": 2,
+            "ent_appr_cohort": 8,
+            "ent_appr_retained_6m": 7,
+            "ent_appr_retained_12m": 6,
+            "ent_appr_cost": 9000,
+            "ent_appr_subsidy_status": 1,
+            "ent_appr_subsidy": 5000,
+            "ent_green_practices__dont_know": 0,
+            **dict(zip(green, (1, 1, 0), strict=True)),
+            "ent_sat_apprentices": 4,
+        },
+        # not taking part: apprenticeship items skipped; no vacancies (hard-to-fill skipped)
+        {
+            "ent_vacancies": 0,
+            "ent_vacancies_htf": NA,
+            "ent_skill_gap_share": NA,
+            "ent_appr_participates": 0,
+            "ent_employees_total": 50,
+            "ent_appr_total": NA,
+            "ent_appr_female": NA,
+            "ent_appr_completed": NA,
+            "ent_appr_dropped": NA,
+            "ent_appr_cohort": NA,
+            "ent_appr_retained_6m": NA,
+            "ent_appr_retained_12m": NA,
+            "ent_appr_cost": NA,
+            "ent_appr_subsidy_status": NA,
+            "ent_appr_subsidy": NA,
+            "ent_green_practices__dont_know": 0,
+            **dict(zip(green, (0, 0, 1), strict=True)),
+            "ent_sat_apprentices": NA,
+        },
+        # participant that did not apply for the subsidy; no cohort 12-24 months ago; green
+        # practices "don't know"
+        {
+            "ent_vacancies": 5,
+            "ent_vacancies_htf": 0,
+            "ent_skill_gap_share": 0,
+            "ent_appr_participates": 1,
+            "ent_employees_total": 40,
+            "ent_appr_total": 2,
+            "ent_appr_female": 0,
+            "ent_appr_completed": 0,
+            "ent_appr_dropped": 0,
+            "ent_appr_cohort": 0,
+            "ent_appr_retained_6m": NA,
+            "ent_appr_retained_12m": NA,
+            "ent_appr_cost": 6000,
+            "ent_appr_subsidy_status": 4,
+            "ent_appr_subsidy": NA,
+            "ent_green_practices__dont_know": 1,
+            **dict(zip(green, (0, 0, 0), strict=True)),
+            "ent_sat_apprentices": 3,
+        },
+    ]
+    out = enterprise_indicators(clean_rows(rows), exclusive={"ent_green_practices": {"0"}})
+    assert _v(out["hard_to_fill_rate"]) == [0.4, None, 0.0]
+    assert _v(out["has_htf_vacancy"]) == [1, 0, 0]
+    assert _v(out["skill_gap_share"]) == [0.25, None, 0.0]
+    # 20 x 100 / 200; a non-participant has no apprentices; 2 x 100 / 40
+    assert _v(out["apprentices_per_100"]) == [10.0, 0.0, 5.0]
+    assert _v(out["appr_share_female"]) == [0.25, None, 0.0]
+    assert _v(out["appr_completion_rate"]) == [0.8, None, None]
+    # retention base: the cohort that completed 12-24 months ago (6 / 8, 7 / 8)
+    assert _v(out["apprentice_retention_12m"]) == [0.75, None, None]
+    assert _v(out["apprentice_retention_6m"]) == [0.875, None, None]
+    assert _v(out["appr_subsidy_received"]) == [1, None, 0]
+    assert _v(out["appr_subsidy"]) == [5000, None, None]
+    # net cost: 9,000 - 5,000; not applied -> subsidy 0 -> 6,000
+    assert _v(out["appr_net_cost"]) == [4000, None, 6000]
+    assert _v(out["appr_subsidy_ge_guideline"]) == [1, None, None]
+    assert _v(out["green_practices_count"]) == [2, 0, None]
+    assert _v(out["green_practices_any"]) == [1, 0, None]
+    assert _v(out["employer_satisfaction_apprentices"]) == [1, None, 0]
 
 
 def test_normalized_gain_by_hand():
