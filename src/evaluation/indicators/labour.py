@@ -39,9 +39,14 @@ CALENDAR_COLUMNS = (
     "cal_job_changes",
 )
 
+#: ``act_absent_reason`` codes of leave that keeps the job attachment whatever its duration
+#: (19th ICLS para. 29(a)): annual leave or holidays, own illness or injury, maternity or
+#: paternity leave. Other reasons count only when the absence lasts up to three months.
+LEAVE_REASONS = (1, 2, 3)
 _STATUS_ITEMS = (
     "act_work_pay",
     "act_temp_absent",
+    "act_absent_reason",
     "act_absent_return3m",
     "act_search_4wk",
     "act_available_2wk",
@@ -58,10 +63,11 @@ def _employed(data: pd.DataFrame) -> pd.Series:
     """Employment in the reference week, as a nullable boolean."""
     work = codes(data, "act_work_pay")
     absent = codes(data, "act_temp_absent")
+    on_leave = codes(data, "act_absent_reason").isin(LEAVE_REASONS).fillna(False)
     back = codes(data, "act_absent_return3m")
     back_dk = reason(data, "act_absent_return3m").eq("dont_know").fillna(False)
-    yes = work.eq(1) | (work.eq(0) & absent.eq(1) & back.eq(1))
-    no = work.eq(0) & (absent.eq(0) | (absent.eq(1) & (back.eq(0) | back_dk)))
+    yes = work.eq(1) | (work.eq(0) & absent.eq(1) & (on_leave | back.eq(1)))
+    no = work.eq(0) & (absent.eq(0) | (absent.eq(1) & ~on_leave & (back.eq(0) | back_dk)))
     out = pd.Series(pd.NA, index=data.index, dtype="boolean")
     out[yes.fillna(False)] = True
     out[no.fillna(False)] = False
@@ -87,7 +93,7 @@ def labour_status(data: pd.DataFrame) -> pd.DataFrame:
     ----------
     data : DataFrame
         Clean apprentice data (one row per respondent and round) with ``act_work_pay``,
-        ``act_temp_absent``, ``act_absent_return3m``, ``act_search_4wk``,
+        ``act_temp_absent``, ``act_absent_reason``, ``act_absent_return3m``, ``act_search_4wk``,
         ``act_available_2wk`` and, for NEET, ``act_study_4wk`` and/or ``edu_enrolled``.
 
     Returns
@@ -108,8 +114,11 @@ def labour_status(data: pd.DataFrame) -> pd.DataFrame:
     Resolution II (2023), reference week = last seven days:
 
     - **employed**: worked at least one hour for pay or profit, or was temporarily absent from
-      such a job and expects to return within three months. A "don't know" on the return item
-      counts as not employed, as the form's ``act_employed`` calculation and skip logic do.
+      such a job on leave that keeps the attachment whatever its duration (annual leave or
+      holidays, own illness or injury, maternity or paternity leave: ``act_absent_reason`` in
+      :data:`LEAVE_REASONS`, para. 29(a)), or absent for another reason and expecting to return
+      within three months (para. 29(b)). A "don't know" on the return item counts as not
+      employed, as the form's ``act_employed`` calculation and skip logic do.
     - **unemployed**: not employed, searched in the last four weeks and available within two.
     - **outside_lf**: the rest. **potential_lf** (para. 51): outside the labour force and either
       searched but not available, or available but not searching (the third group, willing

@@ -1121,6 +1121,7 @@ _ROWS: tuple[Indicator, ...] = (
 _ACTIVITY = (
     "act_work_pay",
     "act_temp_absent",
+    "act_absent_reason",
     "act_absent_return3m",
     "act_search_4wk",
     "act_available_2wk",
@@ -1174,12 +1175,12 @@ _CB_ITEMS = tuple(f"cb_q{i:02d}" for i in range(1, 20))
 #: The questions each indicator reads (the "Items" of DOMAIN.md section 5, by name).
 ITEMS: dict[str, tuple[str, ...]] = {
     "lf_status": _ACTIVITY,
-    "employed": _ACTIVITY[:3],
+    "employed": _ACTIVITY[:4],
     "unemployed": _ACTIVITY,
     "outside_lf": _ACTIVITY,
     "potential_lf": _ACTIVITY,
     "in_education": _STUDY,
-    "neet": (*_ACTIVITY[:3], *_STUDY),
+    "neet": (*_ACTIVITY[:4], *_STUDY),
     "transition_stage": (
         *_ACTIVITY,
         *_STUDY,

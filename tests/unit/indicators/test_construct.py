@@ -70,6 +70,7 @@ def _panel() -> pd.DataFrame:
                     "dem_sex": 1 + i % 2,
                     "act_work_pay": 1,
                     "act_temp_absent": NA,
+                    "act_absent_reason": NA,
                     "act_absent_return3m": NA,
                     "act_search_4wk": NA,
                     "act_available_2wk": NA,

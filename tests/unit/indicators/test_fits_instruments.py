@@ -109,7 +109,7 @@ EDU_LEVEL = {
 }
 ISCED_F = {0: "generic", 1: "education", 6: "information and communication", 7: "engineering"}
 WG = {1: "no difficulty", 2: "some difficulty", 3: "a lot of difficulty", 4: "cannot do"}
-ACTIVITY = ("act_work_pay", "act_temp_absent", "act_absent_return3m")
+ACTIVITY = ("act_work_pay", "act_temp_absent", "act_absent_reason", "act_absent_return3m")
 NOT_EMPLOYED = ("act_employed",)
 EMPLOYEE_ONLY = ("job_status",)
 
@@ -158,8 +158,20 @@ SPECS: dict[str, Spec] = {
     # M4 current activity (19th ICLS)
     "act_work_pay": _a(BE, "select_one", "yes_no", codes=YES_NO),
     "act_temp_absent": _a(BE, "select_one", "yes_no", codes=YES_NO, relevant=("act_work_pay",)),
+    "act_absent_reason": _a(
+        BE,
+        "select_one",
+        "absence_reason",
+        # the codes that keep the job attachment whatever the duration (19th ICLS para. 29(a))
+        codes={1: "annual leave", 2: "own illness", 3: "maternity or paternity"},
+        relevant=("act_temp_absent",),
+    ),
     "act_absent_return3m": _a(
-        BE, "select_one", "yes_no_dk", codes=YES_NO_DK, relevant=("act_temp_absent",)
+        BE,
+        "select_one",
+        "yes_no_dk",
+        codes=YES_NO_DK,
+        relevant=("act_temp_absent", "act_absent_reason"),
     ),
     "act_search_4wk": _a(BE, "select_one", "yes_no", codes=YES_NO, relevant=NOT_EMPLOYED),
     "act_available_2wk": _a(BE, "select_one", "yes_no", codes=YES_NO, relevant=NOT_EMPLOYED),

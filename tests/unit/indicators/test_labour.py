@@ -8,21 +8,26 @@ import pytest
 from evaluation.indicators import IndicatorError, activity_calendar, labour_status, transition_stage
 from tests.unit.indicators.conftest import NA, clean_rows
 
-# work_pay, temp_absent, return3m, search, available, study, enrolled
+# work_pay, temp_absent, absence reason, return3m, search, available, study, enrolled
+# absence reasons: 2 own illness (leave: attached whatever the duration, 19th ICLS para. 29(a)),
+# 5 lay-off, 6 off-season, 7 family reasons (attached only when back within 3 months, 29(b))
 ROWS = [
-    (1, NA, NA, NA, NA, 0, 0),  # 0 worked last week: employed
-    (0, 1, 1, NA, NA, 0, 0),  # 1 absent, returns within 3 months: employed
-    (0, 1, NA, 1, 1, 0, 0),  # 2 absent, return "don't know": not employed; searching, available
-    (0, 0, NA, 1, 0, 0, 0),  # 3 searched, not available: outside LF, potential LF
-    (0, 0, NA, 0, 1, 1, NA),  # 4 available, not searching: potential LF; studying
-    (0, 0, NA, 0, 0, 0, 1),  # 5 neither: outside LF, not potential; enrolled
-    (NA, NA, NA, NA, NA, NA, NA),  # 6 activity missing
-    (0, 0, NA, 1, NA, NA, NA),  # 7 searched, availability missing
-    (0, 0, NA, 0, 0, 0, 0),  # 8 inactive, not studying: NEET
+    (1, NA, NA, NA, NA, NA, 0, 0),  # 0 worked last week: employed
+    (0, 1, 5, 1, NA, NA, 0, 0),  # 1 laid off, returns within 3 months: employed
+    (0, 1, 7, NA, 1, 1, 0, 0),  # 2 absent, return "don't know": not employed; searching, available
+    (0, 0, NA, NA, 1, 0, 0, 0),  # 3 searched, not available: outside LF, potential LF
+    (0, 0, NA, NA, 0, 1, 1, NA),  # 4 available, not searching: potential LF; studying
+    (0, 0, NA, NA, 0, 0, 0, 1),  # 5 neither: outside LF, not potential; enrolled
+    (NA, NA, NA, NA, NA, NA, NA, NA),  # 6 activity missing
+    (0, 0, NA, NA, 1, NA, NA, NA),  # 7 searched, availability missing
+    (0, 0, NA, NA, 0, 0, 0, 0),  # 8 inactive, not studying: NEET
+    (0, 1, 2, NA, NA, NA, 0, 0),  # 9 sick, return item skipped: employed (leave)
+    (0, 1, 6, 0, 0, 0, 0, 0),  # 10 off-season, not back within 3 months: outside LF, NEET
 ]
 COLS = [
     "act_work_pay",
     "act_temp_absent",
+    "act_absent_reason",
     "act_absent_return3m",
     "act_search_4wk",
     "act_available_2wk",
@@ -50,17 +55,19 @@ def test_labour_status_by_hand():
         None,
         None,
         "outside_lf",
+        "employed",
+        "outside_lf",
     ]
 
     def vals(c):
         return [None if pd.isna(v) else v for v in out[c]]
 
-    assert vals("employed") == [1, 1, 0, 0, 0, 0, None, 0, 0]
-    assert vals("unemployed") == [0, 0, 1, 0, 0, 0, None, None, 0]
-    assert vals("potential_lf") == [0, 0, 0, 1, 1, 0, None, None, 0]
-    assert vals("in_education") == [0, 0, 0, 0, 1, 1, None, None, 0]
-    # NEET: not employed and not in education: rows 2, 3, 8; row 7 education unknown
-    assert vals("neet") == [0, 0, 1, 1, 0, 0, None, None, 1]
+    assert vals("employed") == [1, 1, 0, 0, 0, 0, None, 0, 0, 1, 0]
+    assert vals("unemployed") == [0, 0, 1, 0, 0, 0, None, None, 0, 0, 0]
+    assert vals("potential_lf") == [0, 0, 0, 1, 1, 0, None, None, 0, 0, 0]
+    assert vals("in_education") == [0, 0, 0, 0, 1, 1, None, None, 0, 0, 0]
+    # NEET: not employed and not in education: rows 2, 3, 8, 10; row 7 education unknown
+    assert vals("neet") == [0, 0, 1, 1, 0, 0, None, None, 1, 0, 1]
     assert str(out["neet"].dtype) == "Float64"
 
 

@@ -349,14 +349,26 @@ def test_icls_sequence_and_skip_logic(baseline):
     assert not _asked(baseline, "act_search_4wk", worked)  # someone who worked is not asked search
     assert not _asked(baseline, "act_olf_reason", worked)
     assert _asked(baseline, "job_title_text", worked)
-    # absent, returning within three months: employed, not asked about search
-    absent = {"act_work_pay": "0", "act_temp_absent": "1", "act_absent_return3m": "1"}
+    # absent for another reason (5 lay-off), returning within three months: employed
+    absent = {
+        "act_work_pay": "0",
+        "act_temp_absent": "1",
+        "act_absent_reason": "5",
+        "act_absent_return3m": "1",
+    }
     assert float(_employment(baseline, **absent)) == 1
     assert _asked(baseline, "act_absent_reason", {"meta_consent": "1", **absent})
+    assert _asked(baseline, "act_absent_return3m", {"meta_consent": "1", **absent})
     # absent without return (or unsure): not employed, asked search and availability
     for answer in ("0", "-99"):
         gone = {**absent, "act_absent_return3m": answer}
         assert float(_employment(baseline, **gone)) == 0
+    # on leave (1 annual leave, 2 own illness, 3 maternity or paternity): employed whatever the
+    # duration (19th ICLS para. 29(a)), so the three-month question is not asked
+    for leave in ("1", "2", "3"):
+        on_leave = {"act_work_pay": "0", "act_temp_absent": "1", "act_absent_reason": leave}
+        assert float(_employment(baseline, **on_leave)) == 1
+        assert not _asked(baseline, "act_absent_return3m", {"meta_consent": "1", **on_leave})
     jobless = {"meta_consent": "1", "act_work_pay": "0", "act_temp_absent": "0"}
     jobless["act_employed"] = _employment(baseline, **jobless)
     assert float(jobless["act_employed"]) == 0
@@ -377,6 +389,7 @@ def test_icls_sequence_and_skip_logic(baseline):
     sequence = [
         "act_work_pay",
         "act_temp_absent",
+        "act_absent_reason",
         "act_absent_return3m",
         "act_employed",
         "act_search_4wk",

@@ -103,5 +103,5 @@ def test_build_outputs_lists_every_file(project_forms):
             assert f"{form_id}{suffix}" in files
             assert f"{form_id}_backcheck{suffix}" in files
     index = files["index.md"].decode()
-    assert "| apprentice | baseline | `qall2_apprentice_baseline` v2026112501 |" in index
+    assert "| apprentice | baseline | `qall2_apprentice_baseline` v2026120301 |" in index
     assert build_outputs(project_forms) == files
