@@ -59,7 +59,7 @@ class AffineStatistic:
     v1: np.ndarray | None = None
 
     def at(self, r: float) -> np.ndarray:
-        """Return the statistics at null value ``r`` (``nan`` where the variance is not positive)."""
+        """Return the statistics at null value ``r`` (``nan`` where the variance is not > 0)."""
         num = self.n0 + r * self.n1
         if self.v0 is None:
             return num

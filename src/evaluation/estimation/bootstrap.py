@@ -281,10 +281,7 @@ def _wild_kernel(fit: RegressionFit, contrast: np.ndarray, scheme: str) -> _Wild
         u0, u1 = residuals, np.zeros(n_rows)
     clustered = design.clusters is not None
     n, k = design.n_effective, design.k(clustered)
-    if clustered:
-        factor = n_clusters / (n_clusters - 1) * (n - 1) / (n - k)
-    else:
-        factor = n / (n - k)
+    factor = n_clusters / (n_clusters - 1) * (n - 1) / (n - k) if clustered else n / (n - k)
     wa = w * a
     se = math.sqrt(factor * float(np.sum((summer @ (wa * residuals)) ** 2)))
     non_nested = [f for f in design.fixed_effects if not f.nested]
@@ -391,7 +388,8 @@ def bootstrap_fits(
         raise ValueError(msg)
     names = {fit.design.cluster_name for fit, _ in problems}
     if len(names) > 1:
-        msg = f"fits bootstrapped together must share one cluster column; got {sorted(map(str, names))}"
+        found = sorted(map(str, names))
+        msg = f"fits bootstrapped together must share one cluster column; got {found}"
         raise ValueError(msg)
     kernels = [_wild_kernel(fit, c, scheme) for fit, c in problems]
     labels = [_cluster_codes(fit.design)[2] for fit, _ in problems]
