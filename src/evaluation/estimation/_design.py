@@ -493,12 +493,13 @@ def prepare_design(
         fes.append(_FixedEffect(fe, c, n, nested))
     demean = make_demeaner([f.codes for f in fes], [f.n_levels for f in fes], w)
 
-    cov_matrix = formulaic.model_matrix(rhs, frame, na_action="raise")
-    formula_names = [c for c in cov_matrix.columns if c != "Intercept"]
+    cov = frame[plain].to_numpy(dtype=float).reshape(len(frame), len(plain))
+    formula_names: list[str] = []
+    if rhs != "1":  # formula terms present (plain numeric columns need no formula parsing)
+        cov_matrix = formulaic.model_matrix(rhs, frame, na_action="raise")
+        formula_names = [c for c in cov_matrix.columns if c != "Intercept"]
+        cov = np.column_stack([cov, cov_matrix[formula_names].to_numpy(dtype=float)])
     cov_names = [*plain, *formula_names]
-    cov = np.column_stack(
-        [frame[plain].to_numpy(dtype=float), cov_matrix[formula_names].to_numpy(dtype=float)]
-    )
     if lin and cov.shape[1]:
         centre = np.average(cov, axis=0, weights=w)
         centred = cov - centre

@@ -524,7 +524,7 @@ def wild_cluster_bootstrap(
     under WCR, which reproduce :math:`\pm t` exactly in exact arithmetic) never count as more
     extreme: boottest's strict inequality, made robust to floating point. The interval is
     :math:`\{r : p(r) > 1 - \text{level}\}`, found by bisection from the estimate outwards to
-    a relative precision of 1e-12 (boottest interpolates linearly inside the last bracket,
+    a relative precision of 1e-10 (boottest interpolates linearly inside the last bracket,
     so its printed bounds differ in the third or fourth digit). The t statistic's reference
     df (G - 1) plays no role: the bootstrap distribution replaces it.
     """
