@@ -80,3 +80,29 @@ def test_auto_controls_size_with_8_clusters_where_cr1_over_rejects():
     assert chosen == {"auto: randomization (t, all 56 assignments)"}
     assert reject_cr1 / REPLICATIONS > 0.08
     assert reject_auto / REPLICATIONS <= 0.065
+
+
+@pytest.mark.slow
+def test_auto_does_not_over_reject_with_one_treated_cluster():
+    # METHODS 4.13 #2: 20 clusters, one treated. Only 20 assignments exist (too few for a 5%
+    # randomization test), so auto warns and reports the WCR bootstrap, which must not
+    # over-reject a true null (300 replications: rejection at most 6.5%).
+    rejections = 0
+    replications = 300
+    for i, frame in enumerate(_replicate(20240503, np.full(20, 15), 1)):
+        if i == replications:
+            break
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FewClustersWarning)
+            est = estimate_effect(
+                frame,
+                "y",
+                "t",
+                covariates=["x"],
+                cluster="firm",
+                inference="auto",
+                bootstrap_draws=999,
+            )
+        assert est.inference.startswith("auto: wild (WCR")
+        rejections += est.pvalue <= 0.05
+    assert rejections / replications <= 0.065

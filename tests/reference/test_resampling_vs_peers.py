@@ -70,7 +70,7 @@ def _exact_wcr_counts(collapsed: pd.DataFrame) -> tuple[int, int]:
     n, r = len(y), Fraction(0.04)
 
     def solve(A, b):
-        rows = [list(row) + [value] for row, value in zip(A, b, strict=True)]
+        rows = [[*row, value] for row, value in zip(A, b, strict=True)]
         k = len(rows)
         for i in range(k):
             pivot = next(j for j in range(i, k) if rows[j][i] != 0)
@@ -175,7 +175,8 @@ def test_full_enumeration_matches_pyfixest_wildboottest(ten_clusters):
     ours = wild_cluster_bootstrap(
         ten_clusters, "y", "t", covariates=["x"], cluster="firm", bootstrap_draws=2048
     )
-    assert ours.enumerated and ours.draws == 1024 == np.size(peer_draws)
+    assert ours.enumerated
+    assert ours.draws == 1024 == np.size(peer_draws)
     assert ours.statistic == pytest.approx(float(peer["t value"]), rel=1e-10)
     # the same 1,024 bootstrap t statistics, up to floating point
     np.testing.assert_allclose(

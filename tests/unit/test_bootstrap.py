@@ -88,7 +88,8 @@ def test_full_enumeration_g10_equals_brute_force(panel, scheme, fixed_effects):
     # G = 10: all 2^10 = 1,024 Rademacher patterns; weights, firm effects (nested in the
     # clusters) and period effects (not nested, so the fast algorithm must project them).
     V, enumerated = bootstrap_weights(10, 2_000)
-    assert enumerated and V.shape == (10, 1_024)
+    assert enumerated
+    assert V.shape == (10, 1_024)
     t_obs, draws = _brute_force(panel, 0.05, scheme, V, fixed_effects=fixed_effects)
     result = wild_cluster_bootstrap(
         panel,
@@ -102,7 +103,8 @@ def test_full_enumeration_g10_equals_brute_force(panel, scheme, fixed_effects):
         scheme=scheme,
         bootstrap_draws=2_000,
     )
-    assert result.enumerated and result.draws == 1_024
+    assert result.enumerated
+    assert result.draws == 1_024
     assert result.statistic == pytest.approx(t_obs, rel=1e-9)
     np.testing.assert_allclose(result.distribution, draws, rtol=1e-8, atol=1e-10)
     # identical p-value, with ties (|t*| = |t| within 1e-9) excluded in the reference too
@@ -117,7 +119,8 @@ def test_full_enumeration_g10_equals_brute_force(panel, scheme, fixed_effects):
 
 def test_random_draws_equal_brute_force_with_the_same_weights(panel):
     V, enumerated = bootstrap_weights(10, 500, "webb", seed=11)
-    assert not enumerated and V.shape == (10, 500)
+    assert not enumerated
+    assert V.shape == (10, 500)
     _, draws = _brute_force(panel, 0.0, "WCR", V)
     result = wild_cluster_bootstrap(
         panel,
@@ -144,7 +147,8 @@ def test_weight_distributions_have_mean_zero_and_unit_variance():
     # Mammen's third moment is one
     assert np.mean(mammen**3) == pytest.approx(1.0, abs=0.05)
     webb, enumerated = bootstrap_weights(3, 216, "webb")
-    assert enumerated and webb.shape == (3, 216)
+    assert enumerated
+    assert webb.shape == (3, 216)
     assert len({tuple(col) for col in webb.T}) == 216
 
 

@@ -133,16 +133,16 @@ def test_single_treated_cluster_warns_and_the_bootstrap_p_is_large():
     for f in range(firms):
         for w in range(workers):
             alpha = rng.normal()
-            for period in (0, 1):
-                rows.append(
-                    {
-                        "firm": f"firm {f}",
-                        "id": f * workers + w,
-                        "post": float(period),
-                        "t": float(f == 0),
-                        "y": alpha + shocks[f, period] + 0.3 * rng.normal(),
-                    }
-                )
+            rows.extend(
+                {
+                    "firm": f"firm {f}",
+                    "id": f * workers + w,
+                    "post": float(period),
+                    "t": float(f == 0),
+                    "y": alpha + shocks[f, period] + 0.3 * rng.normal(),
+                }
+                for period in (0, 1)
+            )
     panel = pd.DataFrame(rows)
     with pytest.warns(FewClustersWarning) as caught:
         est = did(panel, "y", "t", post="post", unit="id", cluster="firm", inference="auto")
@@ -156,11 +156,10 @@ def test_single_treated_cluster_warns_and_the_bootstrap_p_is_large():
 
 def test_cluster_identifier_types_identical_under_auto():
     frame = _clustered(11, 5)
-    results = []
-    for cl in (frame["firm"], frame["firm_name"], pd.Categorical(frame["firm_name"])):
-        results.append(
-            estimate_effect(frame.assign(cl=cl), "y", "t", cluster="cl", inference="auto")
-        )
+    results = [
+        estimate_effect(frame.assign(cl=cl), "y", "t", cluster="cl", inference="auto")
+        for cl in (frame["firm"], frame["firm_name"], pd.Categorical(frame["firm_name"]))
+    ]
     for other in results[1:]:
         assert other.pvalue == results[0].pvalue
         assert other.ci_lower == pytest.approx(results[0].ci_lower, rel=1e-12)

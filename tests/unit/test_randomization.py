@@ -96,7 +96,8 @@ def test_enumeration_equals_brute_force(trial, statistic, null):
         null=null,
     )
     # C(6, 3)^2 = 400 assignments within the two strata, all used once
-    assert result.enumerated and result.permutations == 400 == result.n_assignments
+    assert result.enumerated
+    assert result.permutations == 400 == result.n_assignments
     assert result.statistic == pytest.approx(observed, rel=1e-9)
     np.testing.assert_allclose(np.sort(result.distribution), np.sort(draws), rtol=1e-8)
     # ties count: the observed assignment is one of the 400
@@ -127,7 +128,8 @@ def test_sampled_permutations_use_the_plus_one_rule(trial):
     result = randomization_inference(
         trial, "y", "t", cluster="firm", strata="stratum", permutations=150, seed=9
     )
-    assert not result.enumerated and result.permutations == 150
+    assert not result.enumerated
+    assert result.permutations == 150
     count = np.count_nonzero(np.abs(result.distribution) >= abs(result.statistic) * (1 - 1e-9))
     assert result.pvalue == pytest.approx((count + 1) / 151)
     # within strata: every permutation keeps three treated clusters per stratum
@@ -162,7 +164,8 @@ def test_row_level_assignment_without_clusters_equals_brute_force():
     n = 9
     frame = pd.DataFrame({"y": rng.normal(size=n), "t": [1.0] * 3 + [0.0] * 6})
     result = randomization_inference(frame, "y", "t", statistic="coefficient")
-    assert result.enumerated and result.permutations == 84  # C(9, 3)
+    assert result.enumerated
+    assert result.permutations == 84  # C(9, 3)
     draws = []
     for chosen in itertools.combinations(range(n), 3):
         t = np.zeros(n)

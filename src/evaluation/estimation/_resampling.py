@@ -59,7 +59,18 @@ class AffineStatistic:
     v1: np.ndarray | None = None
 
     def at(self, r: float) -> np.ndarray:
-        """Return the statistics at null value ``r`` (``nan`` where the variance is not > 0)."""
+        """Return the statistics at a null value.
+
+        Parameters
+        ----------
+        r : float
+            The hypothesised value.
+
+        Returns
+        -------
+        numpy.ndarray
+            One statistic per draw (``nan`` where the variance is not positive).
+        """
         num = self.n0 + r * self.n1
         if self.v0 is None:
             return num
@@ -73,7 +84,18 @@ class AffineStatistic:
 
     @staticmethod
     def concat(parts: list[AffineStatistic]) -> AffineStatistic:
-        """Join the draws of several chunks."""
+        """Join the draws of several chunks.
+
+        Parameters
+        ----------
+        parts : list of AffineStatistic
+            Chunks in order.
+
+        Returns
+        -------
+        AffineStatistic
+            All draws.
+        """
         first = parts[0]
         joined = {
             name: np.concatenate([getattr(p, name) for p in parts])
