@@ -233,8 +233,12 @@ class _WildKernel:
     AM: np.ndarray
     Bf: np.ndarray
 
-    def statistics(self, V: np.ndarray) -> AffineStatistic:
-        """Return the bootstrap t statistics of the draws ``V`` as affine functions of ``r``."""
+    def statistics(self, V: np.ndarray, at: float | None = None) -> AffineStatistic:
+        """Return the bootstrap t statistics of the draws ``V`` as affine functions of ``r``.
+
+        With ``at`` given, only the statistics at ``r = at`` are computed (half the work) and
+        the result is valid at that value only.
+        """
 
         def scores(g: np.ndarray, S: np.ndarray, C: np.ndarray) -> np.ndarray:
             out = g[:, None] * V - self.AM @ (S.T @ V)
@@ -242,9 +246,16 @@ class _WildKernel:
                 out -= self.Bf @ (C.T @ V)
             return out
 
+        f = self.factor
+        if at is not None:
+            g, S, C = self.g0 + at * self.g1, self.S0 + at * self.S1, self.C0 + at * self.C1
+            P = scores(g, S, C)
+            zeros = np.zeros(V.shape[1])
+            return AffineStatistic(
+                n0=g @ V, n1=zeros, v0=f * np.einsum("gb,gb->b", P, P), v01=zeros, v1=zeros
+            )
         P0 = scores(self.g0, self.S0, self.C0)
         P1 = scores(self.g1, self.S1, self.C1)
-        f = self.factor
         return AffineStatistic(
             n0=self.g0 @ V,
             n1=self.g1 @ V,
@@ -398,9 +409,10 @@ def bootstrap_fits(
     rng, source = resolve_rng(seed)
     chunks, total, enumerated = _weight_chunks(len(union), int(bootstrap_draws), weights_type, rng)
     parts: list[list[AffineStatistic]] = [[] for _ in kernels]
+    at = None if confidence_interval else float(null)
     for V in chunks:
         for part, kernel, idx in zip(parts, kernels, rows, strict=True):
-            part.append(kernel.statistics(V[idx]))
+            part.append(kernel.statistics(V[idx], at))
     results = []
     alpha = 1.0 - level
     for kernel, part in zip(kernels, parts, strict=True):
