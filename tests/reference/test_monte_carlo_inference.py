@@ -35,7 +35,8 @@ def _replicate(seed: int, sizes: np.ndarray, n_treated: int):
 @pytest.mark.slow
 def test_auto_intervals_cover_with_50_clusters():
     # 50 equal clusters of 20, 25 treated: auto keeps CR1 (t on 49 df); coverage of the true
-    # effect (0) must lie in [93.5%, 96.5%].
+    # effect (0) must lie in [93.5%, 96.5%]. The WCR bootstrap is only computed for comparison
+    # here, so 199 draws keep the test fast.
     covered = 0
     chosen = set()
     for frame in _replicate(20240501, np.full(50, 20), 25):
@@ -46,7 +47,7 @@ def test_auto_intervals_cover_with_50_clusters():
             covariates=["x"],
             cluster="firm",
             inference="auto",
-            bootstrap_draws=999,
+            bootstrap_draws=199,
         )
         covered += est.ci_lower <= 0.0 <= est.ci_upper
         chosen.add(est.inference)
@@ -58,7 +59,8 @@ def test_auto_intervals_cover_with_50_clusters():
 def test_auto_controls_size_with_8_clusters_where_cr1_over_rejects():
     # 8 clusters of very unequal size (5 to 150 rows), 3 treated: CR1 with t(7) over-rejects a
     # true null (> 8%); auto must reject at most 6.5% (it warns about the few treated clusters
-    # and reports randomization inference over the C(8, 3) = 56 assignments).
+    # and reports randomization inference over the C(8, 3) = 56 assignments; the WCR shown
+    # for comparison uses 199 draws).
     sizes = np.array([5, 10, 20, 40, 60, 80, 100, 150])
     reject_cr1 = reject_auto = 0
     chosen = set()
@@ -72,7 +74,7 @@ def test_auto_controls_size_with_8_clusters_where_cr1_over_rejects():
                 covariates=["x"],
                 cluster="firm",
                 inference="auto",
-                bootstrap_draws=999,
+                bootstrap_draws=199,
             )
         reject_cr1 += est.extra["pvalue_cr1"] <= 0.05
         reject_auto += est.pvalue <= 0.05

@@ -236,19 +236,26 @@ def test_romano_wolf_loosely_matches_pyfixest_rwolf(family_data):
 
 
 def test_randomization_inference_loosely_matches_pyfixest_ritest(family_data):
-    # pyfixest ritest, randomization-t with cluster-level re-assignment, 2,000 draws; p-values
-    # from independent draws agree within 4 Monte Carlo standard errors.
+    # pyfixest ritest, randomization-c (coefficient) with cluster-level re-assignment, 500
+    # draws; p-values from independent draws agree within 4 Monte Carlo standard errors.
     fit = pf.feols("y2 ~ t + x", data=family_data, vcov={"CRV1": "firm"})
     peer = fit.ritest(
         resampvar="t",
         cluster="firm",
-        reps=2_000,
-        type="randomization-t",
+        reps=500,
+        type="randomization-c",
         rng=np.random.default_rng(5),
-        choose_algorithm="slow",
     )
     ours = randomization_inference(
-        family_data, "y2", "t", covariates=["x"], cluster="firm", permutations=2_000, seed=5
+        family_data,
+        "y2",
+        "t",
+        covariates=["x"],
+        cluster="firm",
+        statistic="coefficient",
+        permutations=500,
+        seed=5,
     )
+    assert ours.estimate == pytest.approx(float(peer["Estimate"]), rel=1e-10)
     p = float(peer["Pr(>|t|)"])
-    assert abs(ours.pvalue - p) <= 4 * np.sqrt(2 * p * (1 - p) / 2_000) + 1e-3
+    assert abs(ours.pvalue - p) <= 4 * np.sqrt(2 * p * (1 - p) / 500) + 1e-3
