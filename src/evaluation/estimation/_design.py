@@ -55,6 +55,9 @@ class _Design:
         ``"analytic"``, ``"sampling"`` or ``"frequency"``.
     clusters : numpy.ndarray or None
         Integer cluster codes ``0..G-1``.
+    cluster_labels : numpy.ndarray or None
+        The sorted cluster identifiers: code ``g`` stands for ``cluster_labels[g]`` (so
+        resampling draws can be shared by label across outcomes with different samples).
     cluster_name : str or None
         The cluster column.
     fixed_effects : tuple of _FixedEffect
@@ -98,6 +101,7 @@ class _Design:
     n_dropped_missing: int = 0
     n_dropped_singletons: int = 0
     notes: tuple[str, ...] = ()
+    cluster_labels: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def nobs(self) -> int:
@@ -476,9 +480,11 @@ def prepare_design(
         )
         raise ValueError(msg)
 
-    clusters = None
+    clusters = cluster_labels = None
     if cluster is not None:
-        clusters, _ = _factorize(frame[cluster])
+        clusters, cluster_labels = pd.factorize(frame[cluster], sort=True)
+        clusters = clusters.astype(np.intp)
+        cluster_labels = np.asarray(cluster_labels)
 
     fes: list[_FixedEffect] = []
     for fe in fixed_effects:
@@ -487,12 +493,13 @@ def prepare_design(
         fes.append(_FixedEffect(fe, c, n, nested))
     demean = make_demeaner([f.codes for f in fes], [f.n_levels for f in fes], w)
 
-    cov_matrix = formulaic.model_matrix(rhs, frame, na_action="raise")
-    formula_names = [c for c in cov_matrix.columns if c != "Intercept"]
+    cov = frame[plain].to_numpy(dtype=float).reshape(len(frame), len(plain))
+    formula_names: list[str] = []
+    if rhs != "1":  # formula terms present (plain numeric columns need no formula parsing)
+        cov_matrix = formulaic.model_matrix(rhs, frame, na_action="raise")
+        formula_names = [c for c in cov_matrix.columns if c != "Intercept"]
+        cov = np.column_stack([cov, cov_matrix[formula_names].to_numpy(dtype=float)])
     cov_names = [*plain, *formula_names]
-    cov = np.column_stack(
-        [frame[plain].to_numpy(dtype=float), cov_matrix[formula_names].to_numpy(dtype=float)]
-    )
     if lin and cov.shape[1]:
         centre = np.average(cov, axis=0, weights=w)
         centred = cov - centre
@@ -554,4 +561,5 @@ def prepare_design(
         n_dropped_missing=n_missing,
         n_dropped_singletons=n_singletons,
         notes=tuple(notes),
+        cluster_labels=cluster_labels,
     )

@@ -18,7 +18,15 @@ import pandas as pd
 from scipy import stats
 
 from evaluation.estimation._design import _Design, levels_of, prepare_design
+from evaluation.estimation.bootstrap import contrast_vector
 from evaluation.estimation.covariance import RegressionFit, fit_wls
+from evaluation.estimation.inference import (
+    AssignmentSource,
+    FewClustersWarning,
+    InferenceOptions,
+    apply_inference,
+)
+from evaluation.estimation.randomization import assignment_from
 from evaluation.estimation.results import EffectEstimate, EffectEstimates
 
 __all__ = [
@@ -34,10 +42,6 @@ __all__ = [
 
 ESTIMATORS = ("ancova", "did", "ols")
 MISSING_BASELINE = ("indicator", "drop")
-
-
-class FewClustersWarning(UserWarning):
-    """Cluster-robust inference rests on very few treated or control clusters."""
 
 
 _VCOV_NOTES = {
@@ -122,7 +126,7 @@ def _estimate_from_fit(
     all_notes = list(design.notes)
     if not in_control.any():
         all_notes.append("no untreated rows in the sample: control_mean is NaN")
-    n_clusters = n_treated = None
+    n_clusters = n_treated = n_control = None
     if fit.n_clusters is not None:
         n_clusters = _count_clusters(design, rows)
         n_treated = _count_clusters(design, rows & treated)
@@ -151,6 +155,10 @@ def _estimate_from_fit(
     }
     if design.weights is not None:
         info["weights_kind"] = design.weights_kind
+    if n_control is not None:
+        info["n_control_clusters"] = n_control
+    if set(contrast) != {design.names[design.focal]}:
+        info["contrast"] = tuple(contrast.items())
     info.update(extra or {})
     return EffectEstimate(
         outcome=outcome,
@@ -176,6 +184,46 @@ def _estimate_from_fit(
     )
 
 
+_INFERENCE_KEYS = ("inference", "bootstrap_draws", "weights_type", "seed", "permutations")
+
+
+def _pop_inference(kw: dict[str, Any]) -> tuple[InferenceOptions, str | None]:
+    """Take the inference options (and ``strata``) out of keyword arguments."""
+    options = InferenceOptions(
+        **{("method" if k == "inference" else k): kw.pop(k) for k in _INFERENCE_KEYS if k in kw}
+    )
+    return options, kw.pop("strata", None)
+
+
+def _with_inference(
+    estimate: EffectEstimate,
+    options: InferenceOptions,
+    assignment: AssignmentSource,
+    contrast: Mapping[str, float] | None = None,
+) -> EffectEstimate:
+    """Apply the requested inference method to an analytic estimate."""
+    if options.method == "analytic":
+        return estimate
+    fit = estimate.fit
+    return apply_inference(
+        estimate,
+        fit,
+        contrast_vector(fit, contrast),
+        options,
+        assignment=assignment,
+        n_control_clusters=estimate.extra.get("n_control_clusters"),
+    )
+
+
+def _strata_rows(data: pd.DataFrame, design: _Design, strata: str | None) -> np.ndarray | None:
+    if strata is None:
+        return None
+    if strata not in data.columns:
+        msg = f"strata column {strata!r} not found in the data"
+        raise KeyError(msg)
+    return data.loc[design.index, strata].to_numpy()
+
+
 def estimate_effect(
     data: pd.DataFrame,
     outcome: str,
@@ -190,6 +238,12 @@ def estimate_effect(
     level: float = 0.95,
     subset: pd.Series | np.ndarray | None = None,
     lin: bool = False,
+    inference: str = "analytic",
+    bootstrap_draws: int = 9_999,
+    weights_type: str | None = None,
+    seed: int | np.random.Generator | None = None,
+    strata: str | None = None,
+    permutations: int = 9_999,
 ) -> EffectEstimate:
     r"""Estimate the effect of a treatment by (weighted) least squares with absorbed fixed effects.
 
@@ -222,13 +276,34 @@ def estimate_effect(
     lin : bool, optional
         Lin (2013) adjustment: add treatment x covariates centred at their (weighted) sample
         means; needs a 0/1 treatment.
+    inference : {"analytic", "wild", "randomization", "auto"}, optional
+        How the p-value and interval are computed: ``"analytic"`` (t on the df of ``vcov``),
+        ``"wild"`` (WCR wild cluster bootstrap,
+        :func:`~evaluation.estimation.wild_cluster_bootstrap`),
+        ``"randomization"`` (re-assign the treatment across clusters within ``strata``,
+        :func:`~evaluation.estimation.randomization_inference`) or ``"auto"`` (the few-cluster
+        rule of :func:`evaluation.estimation.inference.apply_inference`). ``std_error`` and
+        ``df`` always stay those of ``vcov``.
+    bootstrap_draws : int, optional
+        Wild bootstrap draws B (9,999); full enumeration when ``2^G <= B``.
+    weights_type : {"rademacher", "webb", "mammen"}, optional
+        Wild bootstrap weights; by default Webb below 12 clusters and Rademacher otherwise.
+    seed : int or numpy.random.Generator, optional
+        Seed of the bootstrap or permutation draws (``None`` means seed 0, so results are
+        reproducible).
+    strata : str, optional
+        Randomization inference: permute the treatment within the levels of this column.
+    permutations : int, optional
+        Randomization inference: re-assignments (9,999) unless all can be enumerated.
 
     Returns
     -------
     EffectEstimate
         The treatment coefficient with its standard error, p-value, interval, df, N, clusters,
         control mean (weighted mean outcome of rows with treatment 0) and the raw fit in ``fit``.
-        ``extra`` holds ``n_dropped_missing``, ``n_dropped_singletons``, ``k`` and ``t_stat``.
+        ``extra`` holds ``n_dropped_missing``, ``n_dropped_singletons``, ``k``, ``t_stat``,
+        ``n_control_clusters`` and, for resampling inference, the draws used (and with
+        ``"auto"`` the CR1, CR2 and WCR results side by side).
 
     Raises
     ------
@@ -241,7 +316,8 @@ def estimate_effect(
     Warns
     -----
     FewClustersWarning
-        One treated (or one control) cluster under a clustered variance.
+        One treated (or one control) cluster under a clustered variance; with
+        ``inference="auto"``, fewer than 4 (or under 10% of the) treated or control clusters.
 
     Notes
     -----
@@ -284,6 +360,16 @@ def estimate_effect(
     rows in N; ``iid`` is refused for sampling weights. ``frequency`` weights stand for
     :math:`w_i` identical rows: N is :math:`\sum w_i` in every factor and df, and every variance
     equals the unweighted one on the expanded data (HC leverage :math:`x_i'Mx_i`).
+
+    Inference. ``"analytic"``: :math:`p = 2 P(t_{df} > |\hat\tau/se|)`, interval
+    :math:`\hat\tau \pm t_{df, (1+level)/2}\, se`. ``"wild"``: WCR bootstrap of the CR1 t
+    (null imposed; symmetric p-value :math:`\#\{|t^*| > |t|\}/B`, ties within 1e-9 not
+    counted, as boottest), interval by test inversion. ``"randomization"``: the CR1 t over
+    re-assignments of the treatment across clusters (rows when unclustered) within ``strata``;
+    :math:`p = \#\{|t_b| \ge |t|\}/B` over all assignments when enumerable, else
+    :math:`(1 + \#)/(B + 1)`; interval by inverting the sharp null of a constant effect.
+    ``"auto"``: METHODS 2.6, see :func:`evaluation.estimation.inference.apply_inference`.
+    The method is named in ``inference`` and the rule it followed in ``notes``.
     """
     if lin:
         _require_binary(data, treatment, "treatment")
@@ -299,11 +385,20 @@ def estimate_effect(
         subset=subset,
         lin=lin,
     )
+    options = InferenceOptions(inference, bootstrap_draws, weights_type, seed, permutations)
     fit = fit_wls(design, vcov)
     estimator = "lin" if lin else "ols"
-    return _estimate_from_fit(
+    estimate = _estimate_from_fit(
         fit, outcome=outcome, treatment=treatment, estimator=estimator, level=level
     )
+    source: AssignmentSource = "the Lin interactions depend on the treatment"
+    if not lin:
+
+        def source() -> Any:
+            rows = _strata_rows(data, design, strata)
+            return assignment_from(design, design.treatment, strata=rows, strata_name=strata)
+
+    return _with_inference(estimate, options, source)
 
 
 def _ancova_frame(
@@ -367,7 +462,9 @@ def ancova(
         missing baseline are dropped (and counted).
     **kw : Any
         Passed to :func:`estimate_effect` (``fixed_effects``, ``cluster``, ``weights``,
-        ``weights_kind``, ``vcov``, ``level``, ``subset``, ``lin``).
+        ``weights_kind``, ``vcov``, ``level``, ``subset``, ``lin`` and the inference options
+        ``inference``, ``bootstrap_draws``, ``weights_type``, ``seed``, ``strata``,
+        ``permutations``).
 
     Returns
     -------
@@ -427,7 +524,10 @@ def did(
         Cluster column; defaults to ``unit`` when a unit is given.
     **kw : Any
         Passed to :func:`estimate_effect` (``weights``, ``weights_kind``, ``vcov``, ``level``,
-        ``subset``).
+        ``subset`` and the inference options ``inference``, ``bootstrap_draws``,
+        ``weights_type``, ``seed``, ``strata``, ``permutations``). Randomization inference
+        re-assigns the treated-group indicator across clusters; it needs ``unit`` (the 2x2
+        without unit fixed effects has the group indicator among the regressors).
 
     Returns
     -------
@@ -479,6 +579,7 @@ def did(
     )
     vcov = kw.pop("vcov", "CR1")
     level = kw.pop("level", 0.95)
+    options, strata = _pop_inference(kw)
     if kw:
         msg = f"did() got unexpected arguments {sorted(kw)}"
         raise TypeError(msg)
@@ -486,7 +587,7 @@ def did(
     sample = frame.loc[design.index]
     group = sample[treatment].to_numpy(dtype=float)
     after = sample[post].to_numpy(dtype=float)
-    return _estimate_from_fit(
+    estimate = _estimate_from_fit(
         fit,
         outcome=outcome,
         treatment=interaction,
@@ -496,6 +597,14 @@ def did(
         treated=group == 1,
         notes=notes,
     )
+    source: AssignmentSource = "the 2x2 without unit fixed effects has the group among regressors"
+    if unit is not None:
+
+        def source() -> Any:
+            rows = _strata_rows(frame, design, strata)
+            return assignment_from(design, group, multiplier=after, strata=rows, strata_name=strata)
+
+    return _with_inference(estimate, options, source)
 
 
 def heterogeneity(
@@ -524,7 +633,8 @@ def heterogeneity(
         Covariates (names or formula terms), common to all subgroups.
     **kw : Any
         Passed to the core (``fixed_effects``, ``cluster``, ``weights``, ``weights_kind``,
-        ``vcov``, ``level``, ``subset``).
+        ``vcov``, ``level``, ``subset``) and the inference options of
+        :func:`estimate_effect` (randomization inference is not available for interactions).
 
     Returns
     -------
@@ -569,6 +679,8 @@ def heterogeneity(
     names = list(inter)
     vcov = kw.pop("vcov", "CR1")
     level = kw.pop("level", 0.95)
+    options, _ = _pop_inference(kw)
+    no_ri = "subgroup effects are interactions of the treatment"
     design = prepare_design(
         frame,
         outcome,
@@ -597,6 +709,7 @@ def heterogeneity(
                 subgroup=f"{by}={lv}",
             )
         )
+        estimates[-1] = _with_inference(estimates[-1], options, no_ri, {name: 1.0})
     joint: dict[str, float] = {}
     contrasts = [{name: 1.0, names[0]: -1.0} for name in names[1:]]
     if len(levels) > 2:
@@ -617,6 +730,7 @@ def heterogeneity(
                 extra=joint,
             )
         )
+        estimates[-1] = _with_inference(estimates[-1], options, no_ri, contrast)
     return EffectEstimates(tuple(estimates))
 
 
@@ -664,6 +778,19 @@ class EffectSpec:
         Outcome to its family for multiple-testing adjustment.
     name : str or None
         Specification name, copied into every estimate.
+    inference : str
+        ``"analytic"``, ``"wild"``, ``"randomization"`` or ``"auto"`` (see
+        :func:`estimate_effect`).
+    bootstrap_draws : int
+        Wild bootstrap draws.
+    weights_type : str or None
+        Wild bootstrap weights (``None``: Webb below 12 clusters, else Rademacher).
+    seed : int, numpy.random.Generator or None
+        Seed of the resampling draws; every outcome uses the same draws.
+    strata : str or None
+        Randomization inference strata.
+    permutations : int
+        Randomization inference re-assignments.
     """
 
     outcomes: tuple[str, ...]
@@ -685,9 +812,18 @@ class EffectSpec:
     level: float = 0.95
     family: Mapping[str, str] = field(default_factory=dict)
     name: str | None = None
+    inference: str = "analytic"
+    bootstrap_draws: int = 9_999
+    weights_type: str | None = None
+    seed: int | np.random.Generator | None = None
+    strata: str | None = None
+    permutations: int = 9_999
 
     def __post_init__(self) -> None:
         """Freeze the containers and check the specification is complete."""
+        InferenceOptions(
+            self.inference, self.bootstrap_draws, self.weights_type, self.seed, self.permutations
+        )
         for attr in ("outcomes", "covariates", "fixed_effects", "subgroups"):
             value = getattr(self, attr)
             object.__setattr__(self, attr, (value,) if isinstance(value, str) else tuple(value))
@@ -712,7 +848,9 @@ class EffectSpec:
             raise ValueError(msg)
 
 
-def _run_one(data: pd.DataFrame, spec: EffectSpec, outcome: str) -> EffectEstimates:
+def _run_one(
+    data: pd.DataFrame, spec: EffectSpec, outcome: str, seed: int | None
+) -> EffectEstimates:
     common: dict[str, Any] = {
         "fixed_effects": spec.fixed_effects,
         "cluster": spec.cluster,
@@ -720,6 +858,12 @@ def _run_one(data: pd.DataFrame, spec: EffectSpec, outcome: str) -> EffectEstima
         "weights_kind": spec.weights_kind,
         "vcov": spec.vcov,
         "level": spec.level,
+        "inference": spec.inference,
+        "bootstrap_draws": spec.bootstrap_draws,
+        "weights_type": spec.weights_type,
+        "seed": seed,
+        "strata": spec.strata,
+        "permutations": spec.permutations,
     }
     if spec.estimator == "did":
         main = did(
@@ -772,12 +916,17 @@ def estimate_effects(data: pd.DataFrame, spec: EffectSpec) -> EffectEstimates:
     -----
     Each estimate follows the equation and variance conventions of :func:`ancova`,
     :func:`did` or :func:`estimate_effect`. Subgroup models (:func:`heterogeneity`) use the
-    same covariates without the Lin interactions.
+    same covariates without the Lin interactions. Resampling inference uses one seed for
+    every outcome (a generator in ``spec.seed`` is drawn from once), so outcomes estimated on
+    the same clusters share their bootstrap draws and permutations.
     """
+    seed = spec.seed
+    if isinstance(seed, np.random.Generator):
+        seed = int(seed.integers(2**32))
     out = [
         estimate.replace(family=spec.family.get(outcome), specification=spec.name)
         for outcome in spec.outcomes
-        for estimate in _run_one(data, spec, outcome)
+        for estimate in _run_one(data, spec, outcome, seed)
     ]
     return EffectEstimates(tuple(out))
 

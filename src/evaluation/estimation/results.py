@@ -169,8 +169,9 @@ class EffectEstimates:
     estimates : tuple of EffectEstimate
         The estimates, in the order they were requested.
     adjustments : Mapping, optional
-        Multiple-testing adjustments: method name to a tuple of adjusted p- or q-values aligned
-        with ``estimates`` (for example ``{"holm": (...), "anderson_q": (...)}``).
+        Multiple-testing adjustments: column name to a tuple of adjusted p- or q-values aligned
+        with ``estimates`` (for example ``{"pvalue_holm": (...), "qvalue_anderson": (...)}``,
+        as :meth:`adjust` makes them).
     """
 
     estimates: tuple[EffectEstimate, ...]
@@ -233,13 +234,39 @@ class EffectEstimates:
         Returns
         -------
         pandas.DataFrame
-            Every field of every estimate, plus one column per multiple-testing adjustment
-            (named ``pvalue_<method>`` or, for q-values, the method name itself).
+            Every field of every estimate, plus one column per multiple-testing adjustment,
+            named by its key (``pvalue_<method>`` or ``qvalue_<method>``, see :meth:`adjust`).
         """
         frame = pd.DataFrame([e.to_dict() for e in self.estimates])
         for name, values in self.adjustments.items():
             frame[name] = list(values)
         return frame
+
+    def adjust(
+        self, method: str | tuple[str, ...] = ("holm", "anderson"), *, by: Any = "family", **kw: Any
+    ) -> EffectEstimates:
+        """Return a copy with p-values adjusted for multiple testing within families.
+
+        Parameters
+        ----------
+        method : str or tuple of str, optional
+            ``"bonferroni"``, ``"holm"``, ``"bh"``, ``"anderson"`` and/or ``"romano_wolf"``.
+        by : str or sequence of str, optional
+            Estimate fields defining a family (``"family"`` by default).
+        **kw : Any
+            Romano-Wolf options of :func:`evaluation.estimation.adjust_pvalues`
+            (``resampling``, ``bootstrap_draws``, ``weights_type``, ``permutations``, ``seed``,
+            ``data``, ``strata``).
+
+        Returns
+        -------
+        EffectEstimates
+            The same estimates with adjustment columns added (see
+            :func:`evaluation.estimation.adjust_pvalues`).
+        """
+        from evaluation.estimation.multiple_testing import adjust_pvalues
+
+        return adjust_pvalues(self, method, by=by, **kw)
 
     def summary(self) -> str:
         """Return every estimate's plain-text summary.
