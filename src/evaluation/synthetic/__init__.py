@@ -1,0 +1,1 @@
+"""The demo world: a simulated evaluation with known effects, rendered as real platform exports."""
