@@ -341,8 +341,10 @@ def _calendar(frame: pd.DataFrame, rng) -> np.ndarray:
     months = np.arange(12)[None, :]
     employed = np.where(months < switch[:, None], start[:, None], end[:, None]) == 1
     other = np.where(rng.random((n, 12)) < 0.6, 2, np.where(rng.random((n, 12)) < 0.5, 3, 4))
-    codes = np.where(employed, 1, other)
-    return np.array([tuple(str(c) for c in row) for row in codes], dtype=object)
+    codes = np.where(employed, 1, other).astype(str)
+    cells = np.empty(n, dtype=object)
+    cells[:] = [tuple(row) for row in codes.tolist()]
+    return cells
 
 
 def apprentice_answers(
@@ -406,7 +408,7 @@ def apprentice_answers(
     consent = app["consent"].to_numpy() == 1 if not endline else interviewed
     if endline and (names is not None and "trk_status" not in names):
         consent = interviewed
-    minor = (app["minor"].to_numpy() == 1) & ~endline
+    minor = (app["minor"].to_numpy() == 1) & (not endline)
     go = consent & (app["guardian"].to_numpy() == 1 if not endline else True)
     out: dict[str, np.ndarray] = {
         "start": odk_time(start),
@@ -420,9 +422,11 @@ def apprentice_answers(
         "meta_sample_group": text_column(app["treatment"].to_numpy()),
         "meta_round": text_column(np.full(n, round_name)),
     }
-    if endline:
+    if endline and (names is None or "trk_status" in names):
         out["trk_status"] = text_column(status)
         out["meta_consent"] = text_column(np.ones(n, int), blank=~interviewed)
+    elif endline:
+        out["meta_consent"] = text_column(interviewed.astype(int))
     else:
         out["meta_consent"] = text_column(consent.astype(int))
         out["meta_under18"] = text_column(minor.astype(int), blank=~consent)
@@ -440,8 +444,7 @@ def apprentice_answers(
             "id_phone": np.where(phone_refused, "-98", app["phone"].to_numpy(dtype=object)),
         }
     )
-    if not endline:
-        out.update(_baseline_demographics(app, rng))
+    out.update(_demographics(app, endline, rng))
     out.update(_education(app, endline, rng))
     state = "e" if endline else "b"
     employed = app[f"employed_{state}"].to_numpy()
@@ -460,7 +463,7 @@ def apprentice_answers(
         out["srch_months_to_first_job"] = text_column(
             months, blank=app["employed_e"].to_numpy() == 0
         )
-    frame = pd.DataFrame(out)
+    frame = pd.DataFrame(out, dtype=object)
     # Nothing after consent (and, at endline, tracking) for those not interviewed.
     interviewed_rows = go if not endline else interviewed
     keep_always = {
@@ -471,12 +474,16 @@ def apprentice_answers(
     for column in frame.columns:
         if column not in keep_always:
             values = frame[column].to_numpy(dtype=object).copy()
-            values[~interviewed_rows] = "" if column != "cal_activity" else ()
-            frame[column] = values
+            if column == "cal_activity":
+                values[np.flatnonzero(~interviewed_rows)] = [()] * int((~interviewed_rows).sum())
+            else:
+                values[~interviewed_rows] = ""
+            frame[column] = pd.Series(values, index=frame.index, dtype=object)
     return frame, tuple(notes)
 
 
-def _baseline_demographics(app: pd.DataFrame, rng) -> dict[str, np.ndarray]:
+def _demographics(app: pd.DataFrame, endline: bool, rng) -> dict[str, np.ndarray]:
+    """Demographics (M2): every item at baseline; the time-varying ones at endline."""
     n = len(app)
     birth_dk = rng.random(n) < 0.005
     rural_type = np.isin(app["hukou_type"].to_numpy(), (1, 3))
@@ -498,6 +505,13 @@ def _baseline_demographics(app: pd.DataFrame, rng) -> dict[str, np.ndarray]:
     }
     for name in wg_names:
         result[f"dem_wg_{name}"] = text_column(app[f"wg_{name}"].to_numpy())
+    if endline:
+        for name in ("dem_sex", "dem_birth_year", "dem_birth_month", "dem_ethnicity"):
+            del result[name]
+        married = (app["marital"].to_numpy() == 1) & (rng.random(n) < 0.08)
+        result["dem_marital"] = text_column(np.where(married, 2, app["marital"]))
+        birth = (app["marital"].to_numpy() == 2) & (rng.random(n) < 0.1)
+        result["dem_children_u6"] = text_column(np.minimum(app["children_u6"] + birth, 10))
     return result
 
 
@@ -655,7 +669,7 @@ def enterprise_answers(
     for column in rows.columns:
         if column.startswith("ent_"):
             out[column] = text_column(rows[column].to_numpy())
-    return pd.DataFrame(out), ()
+    return pd.DataFrame(out, dtype=object), ()
 
 
 def capacity_answers(
@@ -728,7 +742,7 @@ def capacity_answers(
             out[question.name] = _graded(rows["selfeff_latent"].to_numpy(), codes, rng)
     if instrument is None or not _capacity_items(instrument):
         notes = sorted(set(notes))[:1] + [f"capacity test simulated with {items} items"]
-    return pd.DataFrame(out), tuple(notes)
+    return pd.DataFrame(out, dtype=object), tuple(notes)
 
 
 def _capacity_items(instrument: Instrument | None) -> int:
