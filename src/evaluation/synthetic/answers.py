@@ -36,6 +36,7 @@ from evaluation.synthetic.population import (
 __all__ = [
     "apprentice_answers",
     "capacity_answers",
+    "capacity_item_count",
     "enterprise_answers",
     "odk_time",
     "text_column",
@@ -201,7 +202,7 @@ def _labour(frame: pd.DataFrame, employed: np.ndarray, rng) -> dict[str, np.ndar
 
 
 def _required_level(major: np.ndarray, rng) -> np.ndarray:
-    """A usual qualification (edu_required codes) for an ISCO major group."""
+    """Draw a usual qualification (edu_required code) for each ISCO major group."""
     n = len(major)
     base = np.select([major == 1, major == 2, major == 3, major == 9], [9, 10, 9, 3], default=5)
     step = rng.choice([-2, 0, 0, 0, 1], n)
@@ -210,12 +211,7 @@ def _required_level(major: np.ndarray, rng) -> np.ndarray:
 
 
 def _job(
-    frame: pd.DataFrame,
-    state: str,
-    ent: pd.DataFrame,
-    endline: bool,
-    appr_status: np.ndarray,
-    rng,
+    frame: pd.DataFrame, state: str, *, endline: bool, appr_status: np.ndarray, rng
 ) -> dict[str, np.ndarray]:
     """Answers of the job, contract, wage and mismatch modules (M5, M6) for the employed."""
     n = len(frame)
@@ -454,7 +450,7 @@ def apprentice_answers(
         app["appr_end_status"].to_numpy() if endline else 1,
         4,
     )
-    out.update(_job(app, state, population.enterprises, endline, appr_status, rng))
+    out.update(_job(app, state, endline=endline, appr_status=appr_status, rng=rng))
     out.update(_training_and_apprenticeship(app, endline, appr_status, rng))
     out.update(_skills(app, state, instrument, notes, rng))
     if endline:
@@ -706,7 +702,7 @@ def capacity_answers(
     """
     if round_name not in ("pre", "post", "followup"):
         raise ValueError(f"capacity rounds are pre, post and followup; got {round_name!r}")
-    items = _capacity_items(instrument) or population.config.capacity_items
+    items = capacity_item_count(instrument) or population.config.capacity_items
     tests = simulate_capacity(population, items)
     rows = tests[(tests["round"] == round_name) & tests["present"]].reset_index(drop=True)
     rng = stream(population.config.seed, "answers").spawn(4)[3]
@@ -740,12 +736,24 @@ def capacity_answers(
         codes = _regular_codes(instrument, question)
         if codes:
             out[question.name] = _graded(rows["selfeff_latent"].to_numpy(), codes, rng)
-    if instrument is None or not _capacity_items(instrument):
-        notes = sorted(set(notes))[:1] + [f"capacity test simulated with {items} items"]
+    if instrument is None or not capacity_item_count(instrument):
+        notes = [*sorted(set(notes))[:1], f"capacity test simulated with {items} items"]
     return pd.DataFrame(out, dtype=object), tuple(notes)
 
 
-def _capacity_items(instrument: Instrument | None) -> int:
+def capacity_item_count(instrument: Instrument | None) -> int:
+    """Count the ``cb_qNN`` knowledge items of a capacity-building form.
+
+    Parameters
+    ----------
+    instrument : Instrument or None
+        The form.
+
+    Returns
+    -------
+    int
+        The number of questions named ``cb_q`` + two digits (0 without a form).
+    """
     if instrument is None:
         return 0
     pattern = re.compile(r"^cb_q(\d{2})$")

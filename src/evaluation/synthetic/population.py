@@ -368,7 +368,7 @@ def _cities() -> pd.DataFrame:
 
 _BAND_BOUNDS = np.array([(1, 9), (10, 49), (50, 299), (300, 999), (1000, 6000)], dtype=float)
 _NAME_WORDS = tuple(
-    "华盛 恒达 宏远 鑫源 永泰 金桥 新星 博创 瑞丰 安达 天成 佳和 隆基 盛世 汇通 振华".split()
+    "华盛 恒达 宏远 鑫源 永泰 金桥 新星 博创 瑞丰 安达 天成 佳和 隆基 盛世 汇通 振华".split()  # noqa: SIM905
 )
 
 
@@ -543,8 +543,10 @@ def _names(rng: np.random.Generator, female: np.ndarray) -> np.ndarray:
 
 
 _PHONE_PREFIX = np.array(
-    [130, 131, 132, 133, 135, 136, 137, 138, 139, 150, 151, 152, 155, 158, 159, 166, 176, 177]
-    + [180, 181, 182, 183, 185, 186, 187, 188, 189, 191, 198, 199]
+    [
+        *(130, 131, 132, 133, 135, 136, 137, 138, 139, 150, 151, 152, 155, 158, 159),
+        *(166, 176, 177, 180, 181, 182, 183, 185, 186, 187, 188, 189, 191, 198, 199),
+    ]
 )
 
 
@@ -661,27 +663,27 @@ def _demographics(config: WorldConfig, frame: pd.DataFrame) -> pd.DataFrame:
     cert_level = _choice(rng, np.array([2, 3, 4, 5]), [0.35, 0.4, 0.2, 0.05], n)
     return _with(
         frame,
-        dict(
-            marital=marital,
-            children_u6=children,
-            ethnicity=ethnicity,
-            months_away=away,
-            months_local=local,
-            wg_seeing=wg[:, 0],
-            wg_hearing=wg[:, 1],
-            wg_walking=wg[:, 2],
-            wg_cognition=wg[:, 3],
-            wg_selfcare=wg[:, 4],
-            wg_communication=wg[:, 5],
-            disabled=(wg >= 3).any(axis=1).astype(int),
-            disability_cert=cert_card,
-            edu_field=field_,
-            edu_major=majors,
-            edu_year_completed=year_done,
-            edu_enrolled=(rng.random(n) < 0.08).astype(int),
-            edu_cert_any=cert_any,
-            edu_cert_level=np.where(cert_any == 1, cert_level, 0),
-        ),
+        {
+            "marital": marital,
+            "children_u6": children,
+            "ethnicity": ethnicity,
+            "months_away": away,
+            "months_local": local,
+            "wg_seeing": wg[:, 0],
+            "wg_hearing": wg[:, 1],
+            "wg_walking": wg[:, 2],
+            "wg_cognition": wg[:, 3],
+            "wg_selfcare": wg[:, 4],
+            "wg_communication": wg[:, 5],
+            "disabled": (wg >= 3).any(axis=1).astype(int),
+            "disability_cert": cert_card,
+            "edu_field": field_,
+            "edu_major": majors,
+            "edu_year_completed": year_done,
+            "edu_enrolled": (rng.random(n) < 0.08).astype(int),
+            "edu_cert_any": cert_any,
+            "edu_cert_level": np.where(cert_any == 1, cert_level, 0),
+        },
     )
 
 
@@ -779,7 +781,7 @@ def _outcomes(config: WorldConfig, frame: pd.DataFrame, ent: pd.DataFrame, citie
     isced = frame["isced"].to_numpy()
     age = frame["age"].to_numpy()
     sec3 = (isced >= 3).astype(int)
-    treat = frame["treatment"].to_numpy()
+    frame["treatment"].to_numpy()
 
     # Employment
     p_b = _clip01(0.80 + 0.05 * male - 0.04 * rural + 0.04 * sec3 + re["re_employed"])
@@ -889,7 +891,7 @@ def _outcomes(config: WorldConfig, frame: pd.DataFrame, ent: pd.DataFrame, citie
     out["quiz_wrong_draw"] = rng.random(n)
 
     # Occupations and mismatch
-    occ, isco, major, up = _occupation_arrays()
+    _occ, isco, major, up = _occupation_arrays()
     sector_code = frame["industry"].to_numpy()
     occ_b = _draw_occupations(rng, sector_code, isced)
     switch = rng.random(n) < 0.2

@@ -210,7 +210,7 @@ def _format_number(value: object) -> str:
 
 
 def _as_text(values: pd.Series) -> np.ndarray:
-    """Evaluation results as form text (one string object per distinct value)."""
+    """Return evaluation results as form text (one string object per distinct value)."""
     codes, uniques = pd.factorize(pd.Series(values.to_numpy(dtype=object), dtype=object))
     pool = np.array([_format_number(u) for u in uniques] + [""], dtype=object)
     return pool[codes]
@@ -229,10 +229,9 @@ _QUANT = re.compile(r"\{(\d+)(?:,(\d+))?\}|[?+*]")
 
 
 def _class_chars(token: str) -> str:
-    if token == r"\d":
-        return "0123456789"
-    if token == r"\w":
-        return "abcdefghijklmnopqrstuvwxyz0123456789"
+    shorthand = {r"\d": "0123456789", r"\w": "abcdefghijklmnopqrstuvwxyz0123456789"}
+    if token in shorthand:
+        return shorthand[token]
     if token.startswith("\\") and len(token) == 2:
         return token[1]
     if not (token.startswith("[") and token.endswith("]")):
@@ -256,7 +255,7 @@ def _class_chars(token: str) -> str:
 
 
 def sample_regex(pattern: str, n: int, rng: np.random.Generator) -> np.ndarray:
-    """Draw strings that fully match a simple regular expression.
+    r"""Draw strings that fully match a simple regular expression.
 
     Parameters
     ----------
@@ -279,7 +278,7 @@ def sample_regex(pattern: str, n: int, rng: np.random.Generator) -> np.ndarray:
     SimulationError
         When the pattern uses a construct the sampler does not support.
     """
-    body = pattern[1:] if pattern.startswith("^") else pattern
+    body = pattern.removeprefix("^")
     body = body[:-1] if body.endswith("$") and not body.endswith("\\$") else body
     if any(c in body for c in "()|"):
         raise SimulationError(f"pattern {pattern!r}: groups and alternation are not supported")
@@ -350,7 +349,7 @@ def _holds(expression: str | None, frame: pd.DataFrame, ctx: _Context) -> np.nda
 
 
 def _special_values(q: Question, ctx: _Context) -> list[tuple[str, float]]:
-    """Special codes a question accepts, with their rates."""
+    """Return the special codes a question accepts, with their rates."""
     rates = {
         "dont_know": ctx.options.dont_know_rate,
         "refused": ctx.options.refused_rate,
@@ -376,7 +375,7 @@ def _apply_specials(values: np.ndarray, q: Question, ctx: _Context) -> np.ndarra
 
 
 def _choices_frame(q: Question, ctx: _Context) -> pd.DataFrame:
-    """The options of a select as a frame: ``name``, special key, exclusive flag, extra columns."""
+    """Return a select's options as a frame: name, special key, exclusive flag, extra columns."""
     if q.type in FILE_SELECT_TYPES:
         if q.list_name not in ctx.attachments:
             raise SimulationError(
@@ -626,7 +625,7 @@ def _draw_valid(q: Question, frame: pd.DataFrame, ctx: _Context) -> np.ndarray:
 
 
 def _fixed_values(q: Question, frame: pd.DataFrame, ctx: _Context) -> np.ndarray | None:
-    """The process's values for the rows of ``frame``, or ``None`` when it has none."""
+    """Return the process's values for the rows of ``frame`` (``None`` when it has none)."""
     if q.name not in ctx.fixed.columns:
         return None
     column = ctx.fixed[q.name].to_numpy(dtype=object)
@@ -888,7 +887,7 @@ def _walk_tables(questions, table, ancestors, out):
 
 
 def _context_frame(responses: Responses, table: str) -> pd.DataFrame:
-    """A table with its ancestors' answers joined in (what its expressions can see)."""
+    """Return a table with its ancestors' answers joined in (what its expressions see)."""
     by_name = {t.name: t for t in responses.tables}
     current = by_name[table]
     frame = current.data.copy()
@@ -963,7 +962,7 @@ def check_responses(
     frames = {t.name: _context_frame(responses, t.name) for t in responses.tables}
     problems: list[pd.DataFrame] = []
 
-    def report(table: str, question: str, kind: str, mask: np.ndarray, values: np.ndarray) -> None:
+    def report(table, question, kind, mask, values) -> None:  # numpydoc ignore=GL08
         if mask.any():
             rows = np.flatnonzero(mask)
             problems.append(

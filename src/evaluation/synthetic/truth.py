@@ -220,6 +220,11 @@ def core_skills_standardisation(population: Population) -> dict[str, tuple[float
     return result
 
 
+def _quiz_score(app: pd.DataFrame, state: str) -> np.ndarray:
+    correct = [app[f"{item}__{state}"].to_numpy() == 1 for item in GREEN_QUIZ_ITEMS]
+    return np.mean(correct, axis=0).astype(float)
+
+
 def _potential(population: Population) -> dict[str, tuple[np.ndarray, np.ndarray, str, str]]:
     """Each outcome's potential values (state 0, state 1), its scale and its definition."""
     app = population.apprentices
@@ -229,15 +234,19 @@ def _potential(population: Population) -> dict[str, tuple[np.ndarray, np.ndarray
             app["employed_0"].to_numpy(float),
             app["employed_1"].to_numpy(float),
             "probability",
-            "act_employed (19th ICLS): worked >= 1 hour for pay last week or temporarily absent "
-            "with return within 3 months",
+            (
+                "act_employed (19th ICLS): worked >= 1 hour for pay last week or temporarily "
+                "absent with return within 3 months"
+            ),
         ),
         "formal_job": (
             app["formal_0"].to_numpy(float),
             app["formal_1"].to_numpy(float),
             "probability",
-            "employee whose employer pays pension (job_si 1) or medical insurance (job_si 2); "
-            "when job_si is don't know, paid annual leave and paid sick leave both yes",
+            (
+                "employee whose employer pays pension (job_si 1) or medical insurance (job_si 2); "
+                "when job_si is don't know, paid annual leave and paid sick leave both yes"
+            ),
         ),
         "log_wage_hour": (
             np.log(app["wage_0"].to_numpy(float) / hours),
@@ -245,13 +254,8 @@ def _potential(population: Population) -> dict[str, tuple[np.ndarray, np.ndarray
             "log points",
             "log(job_wage / (job_hours_usual * 4.33)); job_wage net monthly RMB as reported",
         ),
-        "green_knowledge_score": tuple(
-            np.mean(
-                [app[f"{item}__{s}"].to_numpy() == 1 for item in GREEN_QUIZ_ITEMS], axis=0
-            ).astype(float)
-            for s in ("0", "1")
-        )
-        + (
+        "green_knowledge_score": (
+            *(_quiz_score(app, s) for s in ("0", "1")),
             "share of the 5 quiz items correct (0-1)",
             "grn_quiz_1..5 equal to their answer_key, don't know scored 0, divided by 5",
         ),
@@ -259,8 +263,10 @@ def _potential(population: Population) -> dict[str, tuple[np.ndarray, np.ndarray
             app["overqual_0"].to_numpy(float),
             app["overqual_1"].to_numpy(float),
             "probability",
-            "ISCED level of edu_level above the highest level required by the ISCO-08 major "
-            "group of the job (DOMAIN.md 2.2, major group 9 -> ISCED 0-1)",
+            (
+                "ISCED level of edu_level above the highest level required by the ISCO-08 major "
+                "group of the job (DOMAIN.md 2.2, major group 9 -> ISCED 0-1)"
+            ),
         ),
         "underqual_norm": (
             app["underqual_0"].to_numpy(float),
@@ -278,8 +284,10 @@ def _potential(population: Population) -> dict[str, tuple[np.ndarray, np.ndarray
         result[name] = (
             *values,
             "SD of the baseline comparison group",
-            f"(mean of the {len(items)} items {items[0]}... on 1-5 minus the baseline "
-            "comparison-group mean) / its SD (ddof 1)",
+            (
+                f"(mean of the {len(items)} items {items[0]}... on 1-5 minus the baseline "
+                "comparison-group mean) / its SD (ddof 1)"
+            ),
         )
     return result
 
@@ -451,7 +459,7 @@ def _capacity_effects(population: Population, n_items: int | None) -> list[TrueE
 
 
 def truth(population: Population, *, capacity_items: int | None = None) -> Truth:
-    """Compute every true effect of a world from its potential outcomes.
+    r"""Compute every true effect of a world from its potential outcomes.
 
     Parameters
     ----------
