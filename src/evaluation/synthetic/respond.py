@@ -221,7 +221,7 @@ def _pool(values: np.ndarray) -> np.ndarray:
     if len(values) == 0:
         return values.astype(object)
     uniques, inverse = np.unique(values.astype(str), return_inverse=True)
-    return np.array(list(uniques), dtype=object)[inverse]
+    return np.array([str(u) for u in uniques], dtype=object)[inverse]
 
 
 _CLASS = re.compile(r"\[([^\]]+)\]|\\d|\\w|\\.|.")
@@ -395,16 +395,23 @@ def _choices_frame(q: Question, ctx: _Context) -> pd.DataFrame:
     return pd.DataFrame(rows, dtype=object)
 
 
+_REF = re.compile(r"\$\{(\w+)\}")
+
+
 def _allowed(q: Question, choices: pd.DataFrame, frame: pd.DataFrame, ctx: _Context) -> np.ndarray:
-    """Boolean (rows x choices): which options each row may choose (the choice filter)."""
+    """Boolean (rows x choices): which options each row may choose (the choice filter).
+
+    In a choice filter a bare name is a column of the choices and ``${name}`` an answer; both
+    may be called the same (``city = ${city}``), so answers enter as ``_answer_<name>``.
+    """
     n = len(frame)
     if not q.choice_filter:
         return np.ones((n, len(choices)), dtype=bool)
-    expression = parse(q.choice_filter)
-    refs = sorted(expression.references)
+    refs = sorted(parse(q.choice_filter).references)
     missing = [r for r in refs if r not in frame.columns]
     if missing:
         raise SimulationError(f"choice_filter of {q.name!r} references unknown {missing}")
+    expression = _REF.sub(lambda m: "${_answer_" + m.group(1) + "}", q.choice_filter)
     if refs:
         codes = frame.groupby(refs, sort=False, dropna=False).ngroup().to_numpy()
     else:
@@ -412,11 +419,8 @@ def _allowed(q: Question, choices: pd.DataFrame, frame: pd.DataFrame, ctx: _Cont
     result = np.zeros((n, len(choices)), dtype=bool)
     for k in range(int(codes.max()) + 1 if n else 0):
         row = frame.iloc[int(np.flatnonzero(codes == k)[0])]
-        probe = choices.copy()
-        for r in refs:
-            probe[r] = row[r]
-        ok = _holds(q.choice_filter, probe, ctx)
-        result[codes == k] = ok[None, :]
+        probe = choices.assign(**{f"_answer_{r}": row[r] for r in refs})
+        result[codes == k] = _holds(expression, probe, ctx)[None, :]
     return result
 
 
@@ -427,8 +431,13 @@ def _pick(allowed: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.where(allowed.any(axis=1), pick, -1)
 
 
-def _generic(q: Question, frame: pd.DataFrame, ctx: _Context) -> np.ndarray:
-    """Draw answers for every row of ``frame`` (the rows where ``q`` is asked)."""
+def _generic(q: Question, frame: pd.DataFrame, ctx: _Context, attempt: int = 0) -> np.ndarray:
+    """Draw answers for every row of ``frame`` (the rows where ``q`` is asked).
+
+    Redraws (``attempt`` > 0) of numbers narrow the range towards its low end on even attempts
+    and its high end on odd ones, so that constraints relating the answer to another one
+    (``. <= ${income}``) are met in a few tries.
+    """
     n = len(frame)
     rng = ctx.rng
     if n == 0:
@@ -443,7 +452,7 @@ def _generic(q: Question, frame: pd.DataFrame, ctx: _Context) -> np.ndarray:
     if kind in ("select_one", "select_multiple", "rank") or kind in FILE_SELECT_TYPES:
         return _select(q, frame, ctx)
     if kind in ("integer", "decimal", "range"):
-        return _apply_specials(_number(q, n, rng), q, ctx)
+        return _apply_specials(_number(q, n, rng, attempt), q, ctx)
     if kind == "text":
         return _apply_specials(_text(q, frame, n, rng), q, ctx)
     return _metadata_or_media(q, frame, n, ctx)
@@ -492,9 +501,12 @@ def _bounds(q: Question) -> tuple[float, float]:
     return (0.0, 100.0)
 
 
-def _number(q: Question, n: int, rng: np.random.Generator) -> np.ndarray:
+def _number(q: Question, n: int, rng: np.random.Generator, attempt: int = 0) -> np.ndarray:
     low, high = _bounds(q)
-    if q.soft_range is not None:
+    if attempt:
+        width = (high - low) * 0.5 ** ((attempt + 1) // 2)
+        low, high = (low, low + width) if attempt % 2 == 0 else (high - width, high)
+    if q.soft_range is not None and not attempt:
         soft_low, soft_high = max(low, q.soft_range[0]), min(high, q.soft_range[1])
         use_soft = rng.random(n) < 0.95
     else:
@@ -612,11 +624,11 @@ def _draw_valid(q: Question, frame: pd.DataFrame, ctx: _Context) -> np.ndarray:
     values = _generic(q, frame, ctx)
     if q.type == "calculate":
         return values
-    for _ in range(ctx.options.max_tries):
+    for attempt in range(1, ctx.options.max_tries + 1):
         bad = ~_valid(q, values, frame, ctx)
         if not bad.any():
             return values
-        values[bad] = _generic(q, frame.iloc[np.flatnonzero(bad)], ctx)
+        values[bad] = _generic(q, frame.iloc[np.flatnonzero(bad)], ctx, attempt)
     bad = ~_valid(q, values, frame, ctx)
     if bad.any():
         ctx.note(q.name, "fallback", int(bad.sum()))
@@ -659,7 +671,7 @@ def _answer(q: Question, frame: pd.DataFrame, asked: np.ndarray, ctx: _Context) 
     values = fixed[rows].copy()
     if q.type == "calculate":
         computed = _generic(q, sub, ctx)
-        ctx.note(q.name, "calculation", int((computed != values).sum()))
+        ctx.note(q.name, "calculation", int(((values != "") & (computed != values)).sum()))
         result[rows] = computed
         return result
     missing = values == ""
