@@ -33,7 +33,8 @@ special_codes:
   - {key: refused, value: -98, label: {en: "Refused", zh: "拒绝回答"}}
   - {key: not_applicable, value: -97, label: {en: "Not applicable", zh: "不适用"}}
 rounds:
-  baseline: {form_id: constructs_baseline, title: "Constructs test / 结构测试", version: "2026010101"}
+  baseline:
+    {form_id: constructs_baseline, title: "Constructs test / 结构测试", version: "2026010101"}
 settings:
   instance_name: "concat(${hh_id}, '-', ${today})"
 modules: [basics, household]

@@ -59,7 +59,8 @@ def test_skip_logic_chain(generic):
     overtime_asked = hours > 44
     assert (main.loc[overtime_asked, "works_overtime"] != "").all()
     assert (main.loc[~overtime_asked, "works_overtime"] == "").all()
-    assert overtime_asked.any() and (~overtime_asked & hours.notna()).any()
+    assert overtime_asked.any()
+    assert (~overtime_asked & hours.notna()).any()
 
 
 def test_constraint_on_another_answer(generic):
@@ -95,7 +96,8 @@ def test_select_multiple_exclusive_and_special(generic):
     parts = asked.str.split()
     alone = parts.map(lambda p: "0" in p or "-99" in p)
     assert (parts[alone].map(len) == 1).all()
-    assert alone.any() and (~alone).any()
+    assert alone.any()
+    assert (~alone).any()
     assert parts.map(lambda p: set(p) <= {"1", "2", "3", "0", "-99"}).all()
     assert (parts.map(lambda p: p == sorted(p, key=["1", "2", "3", "0", "-99"].index))).all()
 
@@ -178,7 +180,9 @@ def test_fixed_values_are_used_checked_and_counted(constructs):
     assert list(main["hh_id"][[0, 1, 3]]) == ["H00001", "H00002", "H00004"]
     assert re.fullmatch(r"H[0-9]{5}", main["hh_id"][2])
     assert list(main["consent"]) == ["1", "1", "1", "0"]
-    assert main["works"][0] == "0" and main["works"][1] == "1" and main["works"][3] == ""
+    assert main["works"][0] == "0"
+    assert main["works"][1] == "1"
+    assert main["works"][3] == ""
     notes = {(n.question, n.kind): n.count for n in responses.notes}
     assert notes[("hh_id", "invalid")] == 1
     assert notes[("works", "blank_relevant")] == 1
