@@ -51,18 +51,21 @@ states, so each person's individual effect is defined; the effect is
 
 - Employment (19th ICLS; a linear probability model so that OLS is correctly specified):
   baseline :math:`E_b = 1[U_b < p_b]`, :math:`p_b = 0.80 + 0.05\,male - 0.04\,rural + 0.04\,
-  (ISCED \ge 3) + a_e`; endline :math:`E(d) = 1[U < p_0 + d\,\tau_E(X)]`, :math:`p_0 = 0.30 +
-  0.45\,E_b + 0.04\,male - 0.05\,rural + 0.03\,soe + 0.03\,large + 0.04\,(ISCED \ge 3) + a_e`
+  (ISCED \ge 3) + a_e`; endline :math:`E(d) = 1[U < p_0 + d\,\tau_E(X)]`, :math:`p_0 = 0.28 +
+  0.45\,E_b + 0.04\,male - 0.05\,rural + 0.03\,soe + 0.03\,large + 0.03\,manuf + 0.04\,
+  (ISCED \ge 3) + a_e`
   (probabilities clipped to [0.01, 0.995]).
 - Formal job (employee with employer pension or medical insurance): latent baseline formality
-  :math:`F_b = 1[U_{fb} < q_b]`, :math:`q_b = 0.45 + 0.2\,soe + 0.15\,large + 0.1\,foreign -
-  0.08\,rural - 0.05\,migrant + b_e`; endline :math:`F(d) = 1[U_f < q_0 + d\,\tau_F(X)]`,
-  :math:`q_0 = 0.22 + 0.45\,F_b + 0.1\,soe + 0.08\,large + 0.05\,foreign - 0.05\,rural + b_e`.
+  :math:`F_b = 1[U_{fb} < q_b]`, :math:`q_b = 0.38 + 0.25\,soe + 0.2\,large + 0.1\,foreign +
+  0.05\,manuf - 0.08\,rural - 0.05\,migrant + b_e`; endline :math:`F(d) = 1[U_f < q_0 + d\,\tau_F(X)]`,
+  :math:`q_0 = 0.15 + 0.45\,F_b + 0.12\,soe + 0.1\,large + 0.05\,foreign + 0.05\,manuf -
+  0.05\,rural + b_e`.
   Observed only when employed; every employed apprentice is an employee (job_status 1 or 2).
   ``job_si`` holds pension and/or medical exactly when :math:`F = 1`; when it is "don't know",
   paid annual and sick leave are both yes exactly when :math:`F = 1` (the fallback rule).
 - Log hourly wage: :math:`\ell_b = \mu_c + 0.08\,male + 0.12\,(ISCED \ge 5) - 0.05\,
-  (ISCED \le 2) + 0.08\,soe + 0.06\,large + 0.05\,foreign + 0.015\,(age - 22) + w_e + \eta_i`,
+  (ISCED \le 2) + 0.1\,soe + 0.1\,large + 0.06\,manuf + 0.05\,foreign + 0.015\,(age - 22) +
+  w_e + \eta_i`,
   :math:`\eta_i \sim N(0, 0.32^2)`; :math:`\ell(d) = \ell_b - \eta_i + 0.7\,\eta_i + 0.06 +
   \varepsilon_i + d\,\tau_W(X)`, :math:`\varepsilon_i \sim N(0, 0.2^2)`. Monthly net wage =
   :math:`e^{\ell}\times` usual weekly hours :math:`\times 4.33`, floored at the person's
@@ -778,6 +781,7 @@ def _outcomes(config: WorldConfig, frame: pd.DataFrame, ent: pd.DataFrame, citie
     soe = frame["soe"].to_numpy()
     large = frame["large"].to_numpy()
     foreign = frame["foreign"].to_numpy()
+    manuf = frame["manuf"].to_numpy()
     isced = frame["isced"].to_numpy()
     age = frame["age"].to_numpy()
     sec3 = (isced >= 3).astype(int)
@@ -787,8 +791,8 @@ def _outcomes(config: WorldConfig, frame: pd.DataFrame, ent: pd.DataFrame, citie
     p_b = _clip01(0.80 + 0.05 * male - 0.04 * rural + 0.04 * sec3 + re["re_employed"])
     emp_b = (rng.random(n) < p_b).astype(int)
     p0 = _clip01(
-        0.30 + 0.45 * emp_b + 0.04 * male - 0.05 * rural + 0.03 * soe + 0.03 * large
-        + 0.04 * sec3 + re["re_employed"]
+        0.28 + 0.45 * emp_b + 0.04 * male - 0.05 * rural + 0.03 * soe + 0.03 * large
+        + 0.03 * manuf + 0.04 * sec3 + re["re_employed"]
     )  # fmt: skip
     tau_e = _heterogeneous(eff.employed, eff.employed_female, eff.employed_rural, female, rural)
     p1 = _clip01(p0 + tau_e)
@@ -799,13 +803,13 @@ def _outcomes(config: WorldConfig, frame: pd.DataFrame, ent: pd.DataFrame, citie
 
     # Formal job
     q_b = _clip01(
-        0.45 + 0.2 * soe + 0.15 * large + 0.1 * foreign - 0.08 * rural - 0.05 * migrant
-        + re["re_formal"]
+        0.38 + 0.25 * soe + 0.2 * large + 0.1 * foreign + 0.05 * manuf - 0.08 * rural
+        - 0.05 * migrant + re["re_formal"]
     )  # fmt: skip
     formal_b = (rng.random(n) < q_b).astype(int)
     q0 = _clip01(
-        0.22 + 0.45 * formal_b + 0.1 * soe + 0.08 * large + 0.05 * foreign - 0.05 * rural
-        + re["re_formal"]
+        0.15 + 0.45 * formal_b + 0.12 * soe + 0.1 * large + 0.05 * foreign + 0.05 * manuf
+        - 0.05 * rural + re["re_formal"]
     )  # fmt: skip
     tau_f = _heterogeneous(
         eff.formal_job, eff.formal_job_female, eff.formal_job_rural, female, rural
@@ -821,8 +825,8 @@ def _outcomes(config: WorldConfig, frame: pd.DataFrame, ent: pd.DataFrame, citie
     mu = np.log(22.0) + frame["city"].map(level).to_numpy()
     eta = rng.normal(0, 0.32, n)
     lw_b = (
-        mu + 0.08 * male + 0.12 * (isced >= 5) - 0.05 * (isced <= 2) + 0.08 * soe + 0.06 * large
-        + 0.05 * foreign + 0.015 * (age - 22) + re["re_wage"] + eta
+        mu + 0.08 * male + 0.12 * (isced >= 5) - 0.05 * (isced <= 2) + 0.1 * soe + 0.1 * large
+        + 0.06 * manuf + 0.05 * foreign + 0.015 * (age - 22) + re["re_wage"] + eta
     )  # fmt: skip
     lw0 = lw_b - 0.3 * eta + 0.06 + rng.normal(0, 0.2, n)
     tau_w = _heterogeneous(eff.log_wage, eff.log_wage_female, eff.log_wage_rural, female, rural)

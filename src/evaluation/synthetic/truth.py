@@ -22,7 +22,14 @@ from evaluation.synthetic.population import (
     simulate_enterprise_rounds,
 )
 
-__all__ = ["POPULATIONS", "TrueEffect", "Truth", "truth"]
+__all__ = [
+    "MAIN_POPULATION",
+    "POPULATIONS",
+    "TrueEffect",
+    "Truth",
+    "core_skills_standardisation",
+    "truth",
+]
 
 #: The populations an effect can be averaged over (apprentices).
 POPULATIONS = {
@@ -127,7 +134,8 @@ class Truth:
         outcome : str
             The indicator.
         population : str, optional
-            The population; the outcome's primary population when omitted.
+            The population; the outcome's main population when omitted (the primary
+            population of a primary outcome).
         estimand : str, optional
             ``ATE`` (default), ``ATT`` or ``mean gain``.
         subgroup : str, optional
@@ -144,10 +152,9 @@ class Truth:
             When there is no such effect.
         """
         if population is None:
-            primaries = [e.population for e in self.effects if e.outcome == outcome and e.primary]
-            if not primaries:
-                raise KeyError(f"no primary effect for outcome {outcome!r}")
-            population = primaries[0]
+            if outcome not in MAIN_POPULATION:
+                raise KeyError(f"no true effect for outcome {outcome!r}")
+            population = MAIN_POPULATION[outcome]
         for e in self.effects:
             if (e.outcome, e.population, e.estimand, e.subgroup) == (
                 outcome,
@@ -305,6 +312,14 @@ _OUTCOME_POPULATIONS = {
     "green_knowledge_score": ("all_sampled", ("endline_respondents",)),
     "overqual_norm": ("always_employed", ("employed_both_rounds",)),
     "underqual_norm": ("always_employed", ("employed_both_rounds",)),
+}
+#: The population each outcome's effect is first reported for.
+MAIN_POPULATION = {
+    **{outcome: main for outcome, (main, _) in _OUTCOME_POPULATIONS.items()},
+    "employer_satisfaction_apprentices": "all_enterprises",
+    "skill_gap_share": "all_enterprises",
+    "score_gain": "pre_and_post",
+    "norm_gain": "pre_and_post",
 }
 _PRIMARY_OUTCOMES = (
     "employed",

@@ -125,6 +125,10 @@ questions:
     required: true
     range: [30, 150]
     relevant: "${consent} = 1"
+  - name: gps
+    type: geopoint
+    label: {en: "Location", zh: "位置"}
+    relevant: "${consent} = 1"
   - name: birthday
     type: date
     label: {en: "Birthday", zh: "生日"}
