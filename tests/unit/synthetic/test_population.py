@@ -165,7 +165,7 @@ def test_occupations_are_consistent():
             assert o["dadian"] == 1
         if major == 2:
             assert o["dadian"] == 2
-        if major == 4 and o["isco"] in ("4110",):
+        if o["isco"] == "4110":
             assert o["dadian"] == 3
 
 
