@@ -58,8 +58,8 @@ states, so each person's individual effect is defined; the effect is
 - Formal job (employee with employer pension or medical insurance): latent baseline formality
   :math:`F_b = 1[U_{fb} < q_b]`, :math:`q_b = 0.38 + 0.25\,soe + 0.2\,large + 0.1\,foreign +
   0.05\,manuf - 0.08\,rural - 0.05\,migrant + b_e`; endline
-  :math:`F(d) = 1[U_f < q_0 + d\,\tau_F(X)]`, :math:`q_0 = 0.15 + 0.45\,F_b + 0.12\,soe + 0.1\,large + 0.05\,foreign + 0.05\,manuf -
-  0.05\,rural + b_e`.
+  :math:`F(d) = 1[U_f < q_0 + d\,\tau_F(X)]`, :math:`q_0 = 0.15 + 0.45\,F_b + 0.12\,soe +
+  0.1\,large + 0.05\,foreign + 0.05\,manuf - 0.05\,rural + b_e`.
   Observed only when employed; every employed apprentice is an employee (job_status 1 or 2).
   ``job_si`` holds pension and/or medical exactly when :math:`F = 1`; when it is "don't know",
   paid annual and sick leave are both yes exactly when :math:`F = 1` (the fallback rule).
