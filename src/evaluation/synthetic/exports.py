@@ -886,20 +886,12 @@ def _firm_variables(submissions: Submissions, name_limit: int, label_limit: int)
             continue
         numbers = _numeric(values) if q.type != "text" or q.special else None
         if numbers is not None and q.type != "text":
-            specials = {v: codes[v] for v in np.unique(numbers[~np.isnan(numbers)]) if v in codes}
-            value_labels = dict(labels or {})
-            value_labels.update(
-                {
-                    v: special_labels[v]
-                    for v in codes
-                    if v in special_labels and (labels or specials)
-                }
-            )
             accepted = {
                 float(c.value): c.key
                 for c in instrument.special_codes
-                if c.key in q.special or (labels and float(c.value) in (labels or {}))
+                if c.key in q.special or float(c.value) in (labels or {})
             }
+            value_labels = {**(labels or {}), **{v: special_labels[v] for v in accepted}}
             variables.append(
                 _Variable(
                     unique(column.name), label, numbers, value_labels or None, accepted, "numeric"

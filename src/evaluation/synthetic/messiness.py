@@ -270,6 +270,7 @@ def _ids(state: _State, rows: np.ndarray, kind: str) -> None:
 
 
 def _text_digit_columns(state: _State) -> list[str]:
+    """Text questions whose answers are numbers typed as text (phone numbers...)."""
     main = state.tables["main"]
     return [
         q.name
@@ -277,7 +278,7 @@ def _text_digit_columns(state: _State) -> list[str]:
         if q.type == "text"
         and q.name not in _KEYS
         and q.name != f"{state.key}_check"
-        and main[q.name].astype(str).str.contains(r"\d", regex=True).any()
+        and main[q.name].astype(str).str.fullmatch(r"\d{3,}").any()
     ]
 
 
@@ -297,10 +298,11 @@ def _full_width(state: _State, k: int) -> None:
 def _out_of_range(state: _State, k: int) -> None:
     main = state.tables["main"]
     specials = {str(c.value) for c in state.instrument.special_codes}
+    referenced = _referenced(state.instrument)
     questions = [
         q
         for q, _ in _leaf_questions(state.instrument)
-        if q.type == "integer" and q.value_range is not None
+        if q.type == "integer" and q.value_range is not None and q.name not in referenced
     ]
     if not questions:
         return
@@ -324,8 +326,11 @@ def _skip_violations(state: _State, k: int) -> None:
     candidates = []
     completed = np.zeros(len(main), dtype=bool)
     completed[_rows(main, state.key)] = True
+    referenced = _referenced(instrument)
     for q, parents in _leaf_questions(instrument):
         if not q.relevant or not q.asks_respondent or q.name.startswith("meta_"):
+            continue
+        if q.name in referenced:
             continue
         if q.type not in ("select_one", "integer"):
             continue
@@ -365,7 +370,7 @@ def _rushed(state: _State) -> None:
         return
     users = pd.Series(main["username"].to_numpy(dtype=object)[rows])
     counts = users[users != ""].value_counts()
-    eligible = sorted(counts[counts >= 10].index)
+    eligible = sorted(counts[counts >= min(10, counts.max())].index) if len(counts) else []
     if not eligible:
         return
     rusher = eligible[int(state.rng.integers(0, len(eligible)))]
