@@ -1,4 +1,4 @@
-"""The demo world end to end: clean answers obey every form, messy files hold what the manifest says.
+"""The demo world end to end: clean answers obey every form; messy files hold the manifest.
 
 Clean mode is checked with ``check_responses`` (the expression evaluator only); messy mode by
 reading the written files back with pandas and counting each kind of problem independently of
