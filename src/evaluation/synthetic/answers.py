@@ -401,11 +401,12 @@ def apprentice_answers(
     start = app[f"start_{round_name}"].to_numpy()
     end = app[f"end_{round_name}"].to_numpy()
     device, user = _device_ids(population.config.seed, app["enumerator"].to_numpy())
-    consent = app["consent"].to_numpy() == 1 if not endline else interviewed
-    if endline and (names is not None and "trk_status" not in names):
-        consent = interviewed
-    minor = (app["minor"].to_numpy() == 1) & (not endline)
-    go = consent & (app["guardian"].to_numpy() == 1 if not endline else True)
+    consent = interviewed if endline else app["consent"].to_numpy() == 1
+    birth = app["birth_date"].to_numpy().astype("datetime64[D]")
+    minor = (start.astype("datetime64[D]") - birth).astype(int) < 18 * 365.25
+    # Guardians who agreed at baseline are not asked again; new minors do not occur at endline.
+    guardian = app["guardian"].to_numpy() == 1
+    go = consent & (guardian | ~minor)
     out: dict[str, np.ndarray] = {
         "start": odk_time(start),
         "end": odk_time(end),
@@ -421,16 +422,10 @@ def apprentice_answers(
     if endline and (names is None or "trk_status" in names):
         out["trk_status"] = text_column(status)
         out["meta_consent"] = text_column(np.ones(n, int), blank=~interviewed)
-    elif endline:
-        out["meta_consent"] = text_column(interviewed.astype(int))
     else:
         out["meta_consent"] = text_column(consent.astype(int))
-        out["meta_under18"] = text_column(minor.astype(int), blank=~consent)
-        out["meta_minor_guardian"] = text_column(
-            app["guardian"].to_numpy(), blank=~(consent & minor)
-        )
-    if endline:
-        out["meta_under18"] = text_column(np.zeros(n, int), blank=~interviewed)
+    out["meta_under18"] = text_column(minor.astype(int), blank=~consent)
+    out["meta_minor_guardian"] = text_column(guardian.astype(int), blank=~(consent & minor))
     phone_refused = rng.random(n) < 0.02
     out.update(
         {
@@ -461,7 +456,7 @@ def apprentice_answers(
         )
     frame = pd.DataFrame(out, dtype=object)
     # Nothing after consent (and, at endline, tracking) for those not interviewed.
-    interviewed_rows = go if not endline else interviewed
+    interviewed_rows = go
     keep_always = {
         "start", "end", "today", "deviceid", "username", "meta_enum_id", "meta_city",
         "enterprise_id", "meta_sample_group", "meta_round", "meta_consent", "meta_under18",
