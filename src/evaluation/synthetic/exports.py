@@ -44,7 +44,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from evaluation._xlsx import reproducible_zip
 from evaluation.instruments.expressions import evaluate_frame
 from evaluation.instruments.model import Instrument, Question
 from evaluation.synthetic.submissions import Submissions
@@ -308,15 +307,12 @@ def kobo_xlsx(submissions: Submissions, *, group_paths: bool = True) -> dict[str
     ``_parent_index`` and the server fields prefixed ``_submission_``. Cells are text except
     ``_id``, ``_index`` and ``_parent_index`` (numbers); empty answers are empty cells.
     """
-    from openpyxl import Workbook
-
     instrument = submissions.instrument
     layout = _layout(instrument)
     parents = _repeat_paths(instrument)
     envelope = submissions.envelope
     copy = _kobo_copy(envelope)
-    workbook = Workbook(write_only=True)
-    sheet_names: list[str] = []
+    sheets: list[tuple[str, list[str], list[np.ndarray], set[int]]] = []
     main_index = {}
     for table in submissions.responses.tables:
         data = table.data
@@ -347,24 +343,111 @@ def kobo_xlsx(submissions: Submissions, *, group_paths: bool = True) -> dict[str
                 *[c[main_rows] for c in copy],
             ]
             title = table.name
-        sheet = workbook.create_sheet(kobo_sheet_name(title, sheet_names))
-        sheet_names.append(sheet.title)
-        sheet.append(header)
+        name = kobo_sheet_name(title, [s[0] for s in sheets])
         numeric = {
             k
             for k, h in enumerate(header)
             if h in ("_id", "_submission__id", "_index", "_parent_index")
         }
-        for row in zip(*columns, strict=True):
-            sheet.append(
-                [
-                    (int(v) if k in numeric else (None if v == "" else str(v)))
-                    for k, v in enumerate(row)
-                ]
-            )
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return {f"{instrument.form_id}.xlsx": reproducible_zip(buffer.getvalue())}
+        sheets.append((name, header, columns, numeric))
+    return {f"{instrument.form_id}.xlsx": _xlsx(sheets)}
+
+
+def _column_letters(count: int) -> list[str]:
+    letters = []
+    for k in range(count):
+        name, k1 = "", k + 1
+        while k1:
+            k1, rest = divmod(k1 - 1, 26)
+            name = chr(65 + rest) + name
+        letters.append(name)
+    return letters
+
+
+_ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def _xml_text(value: str) -> str:
+    text = _ILLEGAL_XML.sub("", value)
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    space = ' xml:space="preserve"' if text != text.strip() else ""
+    return f"<t{space}>{text}</t>"
+
+
+def _sheet_xml(header: list[str], columns: list[np.ndarray], numeric: set[int]) -> bytes:
+    """One worksheet: text as inline strings, the numeric columns as numbers, blanks omitted."""
+    letters = _column_letters(len(header))
+    fragments = []
+    for k, values in enumerate(columns):
+        values = np.asarray(values, dtype=object)
+        codes, uniques = pd.factorize(pd.Series(values, dtype=object).astype(str))
+        if k in numeric:
+            pool = [f"><v>{int(u)}</v></c>" for u in uniques]
+        else:
+            pool = [f' t="inlineStr"><is>{_xml_text(u)}</is></c>' if u else "" for u in uniques]
+        fragments.append(np.array([*pool, ""], dtype=object)[codes])
+    rows = ['<row r="1">' + "".join(
+        f'<c r="{letters[k]}1" t="inlineStr"><is>{_xml_text(h)}</is></c>'
+        for k, h in enumerate(header)
+    ) + "</row>"]  # fmt: skip
+    n = len(columns[0]) if columns else 0
+    for i in range(n):
+        r = i + 2
+        cells = "".join(
+            f'<c r="{letters[k]}{r}"{fragment[i]}'
+            for k, fragment in enumerate(fragments)
+            if fragment[i]
+        )
+        rows.append(f'<row r="{r}">{cells}</row>')
+    body = "".join(rows)
+    return (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        f"<sheetData>{body}</sheetData></worksheet>"
+    ).encode("utf-8")
+
+
+def _xlsx(sheets: list[tuple[str, list[str], list[np.ndarray], set[int]]]) -> bytes:
+    """A minimal, reproducible XLSX package (what openpyxl and Excel need, nothing more)."""
+    main_ns = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    rel_ns = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    package_ns = "http://schemas.openxmlformats.org/package/2006/relationships"
+    sheet_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
+    book_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"
+    head = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    overrides = "".join(
+        f'<Override PartName="/xl/worksheets/sheet{k}.xml" ContentType="{sheet_type}"/>'
+        for k in range(1, len(sheets) + 1)
+    )
+    files = {
+        "[Content_Types].xml": head
+        + '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.'
+        'relationships+xml"/><Default Extension="xml" ContentType="application/xml"/>'
+        f'<Override PartName="/xl/workbook.xml" ContentType="{book_type}"/>{overrides}</Types>',
+        "_rels/.rels": head
+        + f'<Relationships xmlns="{package_ns}"><Relationship Id="rId1" Type="{rel_ns}/'
+        'officeDocument" Target="xl/workbook.xml"/></Relationships>',
+        "xl/workbook.xml": head
+        + f'<workbook xmlns="{main_ns}" xmlns:r="{rel_ns}"><sheets>'
+        + "".join(
+            f'<sheet name="{_xml_text(name)[3:-4]}" sheetId="{k}" r:id="rId{k}"/>'
+            for k, (name, *_) in enumerate(sheets, start=1)
+        )
+        + "</sheets></workbook>",
+        "xl/_rels/workbook.xml.rels": head
+        + f'<Relationships xmlns="{package_ns}">'
+        + "".join(
+            f'<Relationship Id="rId{k}" Type="{rel_ns}/worksheet" '
+            f'Target="worksheets/sheet{k}.xml"/>'
+            for k in range(1, len(sheets) + 1)
+        )
+        + "</Relationships>",
+    }
+    encoded = {name: text.encode("utf-8") for name, text in files.items()}
+    for k, (_, header, columns, numeric) in enumerate(sheets, start=1):
+        encoded[f"xl/worksheets/sheet{k}.xml"] = _sheet_xml(header, columns, numeric)
+    return _zip(encoded)
 
 
 def _main_rows(submissions: Submissions, table: str) -> np.ndarray:
