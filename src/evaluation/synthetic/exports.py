@@ -378,9 +378,8 @@ def _sheet_xml(header: list[str], columns: list[np.ndarray], numeric: set[int]) 
     """One worksheet: text as inline strings, the numeric columns as numbers, blanks omitted."""
     letters = _column_letters(len(header))
     fragments = []
-    for k, values in enumerate(columns):
-        values = np.asarray(values, dtype=object)
-        codes, uniques = pd.factorize(pd.Series(values, dtype=object).astype(str))
+    for k, column in enumerate(columns):
+        codes, uniques = pd.factorize(pd.Series(np.asarray(column, dtype=object)).astype(str))
         if k in numeric:
             pool = [f"><v>{int(u)}</v></c>" for u in uniques]
         else:
@@ -404,11 +403,11 @@ def _sheet_xml(header: list[str], columns: list[np.ndarray], numeric: set[int]) 
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
         '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
         f"<sheetData>{body}</sheetData></worksheet>"
-    ).encode("utf-8")
+    ).encode()
 
 
 def _xlsx(sheets: list[tuple[str, list[str], list[np.ndarray], set[int]]]) -> bytes:
-    """A minimal, reproducible XLSX package (what openpyxl and Excel need, nothing more)."""
+    """Return a minimal, reproducible XLSX package (what openpyxl and Excel need)."""
     main_ns = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
     rel_ns = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
     package_ns = "http://schemas.openxmlformats.org/package/2006/relationships"
