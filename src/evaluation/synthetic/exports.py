@@ -137,13 +137,16 @@ def _options(instrument: Instrument, q: Question) -> list[str]:
     return list(instrument.choice_list(q.list_name).codes)
 
 
+def _by_unique(values: np.ndarray, function: Callable[[str], str]) -> np.ndarray:
+    """Apply a text function once per distinct value."""
+    codes, uniques = pd.factorize(pd.Series(np.asarray(values, dtype=object), dtype=object))
+    pool = np.array([function(str(u)) for u in uniques] + [""], dtype=object)
+    return pool[codes]
+
+
 def _selected(values: np.ndarray, option: str) -> np.ndarray:
     """``1``/``0`` for each answer (blank where the question was not answered)."""
-    out = np.full(len(values), "", dtype=object)
-    answered = values != ""
-    hit = np.array([option in str(v).split() for v in values[answered]], dtype=bool)
-    out[np.flatnonzero(answered)] = np.where(hit, "1", "0")
-    return out
+    return _by_unique(values, lambda v: "" if v == "" else ("1" if option in v.split() else "0"))
 
 
 def _geo_parts(values: np.ndarray) -> list[np.ndarray]:
@@ -841,26 +844,29 @@ _NUMBER = re.compile(r"^-?\d+$")
 
 def _excel_display(values: np.ndarray) -> np.ndarray:
     """Text as Excel shows it after reading a CSV cell (dates, long numbers, leading zeros)."""
-    out = values.copy()
-    months = {m: i + 1 for i, m in enumerate(_MONTHS)}
-    for i, value in enumerate(values):
-        text = str(value)
-        match = _SCTO_DATETIME.match(text)
-        if match:
-            mon, day, year, hour, minute, _, half = match.groups()
-            date = f"{year}/{months[mon]}/{int(day)}"
-            if hour is not None:
-                h = int(hour) % 12 + (12 if half == "PM" else 0)
-                date += f" {h}:{minute}"
-            out[i] = date
-        elif _NUMBER.match(text):
-            digits = text.lstrip("-")
-            if len(digits) >= 12:
-                out[i] = f"{float(text):.5E}".replace("E+0", "E+").replace(".00000E", "E")
-                out[i] = re.sub(r"0+E", "E", out[i]).replace(".E", "E")
-            elif len(digits) > 1 and digits.startswith("0"):
-                out[i] = str(int(text))
-    return out
+    return _by_unique(values, _excel_cell)
+
+
+_MONTH_NUMBER = {m: i + 1 for i, m in enumerate(_MONTHS)}
+
+
+def _excel_cell(text: str) -> str:
+    match = _SCTO_DATETIME.match(text)
+    if match:
+        mon, day, year, hour, minute, _, half = match.groups()
+        date = f"{year}/{_MONTH_NUMBER[mon]}/{int(day)}"
+        if hour is not None:
+            date += f" {int(hour) % 12 + (12 if half == 'PM' else 0)}:{minute}"
+        return date
+    if _NUMBER.match(text):
+        digits = text.lstrip("-")
+        if len(digits) >= 12:
+            mantissa, exponent = f"{float(text):.5E}".split("E")
+            mantissa = mantissa.rstrip("0").rstrip(".")
+            return f"{mantissa}E+{int(exponent):02d}"
+        if len(digits) > 1 and digits.startswith("0"):
+            return str(int(text))
+    return text
 
 
 # --------------------------------------------------------------------------------------------
