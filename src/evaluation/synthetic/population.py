@@ -41,7 +41,7 @@ with valid GB 11643-1999 check digits (area code of the city, or of an origin pr
 inter-provincial migrants).
 
 **Enterprise random effects** (independent across outcomes): employment :math:`N(0, 0.05^2)` on
-the probability, formality :math:`N(0, 0.07^2)`, log wage :math:`N(0, 0.15^2)` (ICC of log wages
+the probability, formality :math:`N(0, 0.07^2)`, log wage :math:`N(0, 0.11^2)` (ICC of log wages
 about 0.15), core skills latent :math:`N(0, 0.35^2)` (ICC about 0.1), green knowledge
 :math:`N(0, 0.35^2)`, attrition :math:`N(0, 0.3^2)` on the logit.
 
@@ -430,7 +430,7 @@ def _enterprises(config: WorldConfig, cities: pd.DataFrame) -> pd.DataFrame:
             "stratum": [f"{a}-{b}" for a, b in zip(letter, size_class, strict=True)],
             "re_employed": rng.normal(0, 0.05, n),
             "re_formal": rng.normal(0, 0.07, n),
-            "re_wage": rng.normal(0, 0.15, n),
+            "re_wage": rng.normal(0, 0.11, n),
             "re_skills": rng.normal(0, 0.35, n),
             "re_green": rng.normal(0, 0.35, n),
             "re_attrition": rng.normal(0, 0.3, n),
