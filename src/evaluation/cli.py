@@ -93,14 +93,18 @@ def _demo(args: argparse.Namespace) -> int:
     from evaluation.synthetic.demo import DemoOptions, build_demo
     from evaluation.synthetic.exports import write_files
 
-    options = DemoOptions(
-        seed=args.seed,
-        n_enterprises=args.n_enterprises,
-        apprentices_per_enterprise=args.apprentices_per_enterprise,
-        format=args.format,
-        clean=args.clean,
-    )
-    demo = build_demo(read_instruments(args.surveys), options)
+    try:
+        options = DemoOptions(
+            seed=args.seed,
+            n_enterprises=args.n_enterprises,
+            apprentices_per_enterprise=args.apprentices_per_enterprise,
+            format=args.format,
+            clean=args.clean,
+        )
+        demo = build_demo(read_instruments(args.surveys), options)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     written = write_files(demo.files, args.out)
     apprentices = int(demo.population.apprentices["in_panel"].sum())
     print(
@@ -111,17 +115,12 @@ def _demo(args: argparse.Namespace) -> int:
         f"  exports: raw/exports/{args.format}/; truth: truth.json; problems: manifest.csv "
         f"({len(demo.manifest)} injected{', clean mode' if args.clean else ''})"
     )
-    absent: dict[str, list[str]] = {}
     for note in demo.notes:
-        form, _, text = note.partition(": ")
-        if text.endswith(")") and ": absent (" in text:
-            absent.setdefault(form, []).append(text.split(":")[0])
-        else:
-            print(f"NOTE     {note}")
-    for form, names in absent.items():
+        print(f"NOTE     {note}")
+    for form_id, names in demo.absent.items():
         print(
-            f"NOTE     {form}: {len(names)} contract variables are not in the form yet and were "
-            f"skipped ({', '.join(names[:5])}{', ...' if len(names) > 5 else ''})"
+            f"NOTE     {form_id}: {len(names)} contract variables are not in the form yet and "
+            f"were skipped ({', '.join(names[:5])}{', ...' if len(names) > 5 else ''})"
         )
     return 0
 

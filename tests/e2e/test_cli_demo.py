@@ -66,3 +66,8 @@ def test_unknown_format_is_a_usage_error(tmp_path, capsys):
         _run(tmp_path, "--format", "excel")
     assert exit_info.value.code == 2
     assert "invalid choice" in capsys.readouterr().err
+
+
+def test_bad_size_is_a_clear_error(tmp_path, capsys):
+    assert main(["demo", "--out", str(tmp_path), "--n-enterprises", "1"]) == 2
+    assert "n_enterprises must be at least 2" in capsys.readouterr().err

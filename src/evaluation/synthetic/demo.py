@@ -141,8 +141,10 @@ class Demo:
         Every injected problem: ``file``, ``key``, ``instance_id``, ``column``, ``kind``,
         ``detail``.
     notes : tuple of str
-        What the simulation could not do as the contract says (absent variables, generic
-        answers...), counted.
+        What the simulation could not do as the contract says (generic answers where the
+        process gave none, values the form refused...), counted, one line each.
+    absent : Mapping of str to tuple of str
+        For each form (``form_id``), the contract variables it does not have (yet), skipped.
     """
 
     files: Mapping[str, bytes]
@@ -151,6 +153,7 @@ class Demo:
     submissions: Mapping[tuple[str, str], Submissions]
     manifest: pd.DataFrame
     notes: tuple[str, ...]
+    absent: Mapping[str, tuple[str, ...]]
 
 
 def attachments(population: Population) -> dict[str, pd.DataFrame]:
@@ -390,6 +393,7 @@ def build_demo(forms: Mapping[tuple[str, str], Instrument], options: DemoOptions
     population = simulate_population(config)
     files: dict[str, bytes] = {}
     notes: list[str] = []
+    absent: dict[str, tuple[str, ...]] = {}
     manifests: list[pd.DataFrame] = []
     written: dict[tuple[str, str], Submissions] = {}
     entries: list[dict] = []
@@ -415,7 +419,8 @@ def build_demo(forms: Mapping[tuple[str, str], Instrument], options: DemoOptions
             attachments=attachments(population),
             options=engine,
         )
-        notes.extend(f"{form.form_id}: {note}" for note in responses.notes)
+        notes.extend(f"{form.form_id}: {n}" for n in responses.notes if n.kind != "absent")
+        absent[form.form_id] = tuple(n.question for n in responses.notes if n.kind == "absent")
         submissions = make_submissions(
             responses, _form_rng(options.seed, "envelope", form), server_start=server
         )
@@ -482,4 +487,12 @@ def build_demo(forms: Mapping[tuple[str, str], Instrument], options: DemoOptions
         else pd.DataFrame(columns=columns)
     )
     files["manifest.csv"] = _csv(manifest)
-    return Demo(files, population, the_truth, written, manifest, tuple(notes))
+    return Demo(
+        files,
+        population,
+        the_truth,
+        written,
+        manifest,
+        tuple(notes),
+        {form_id: names for form_id, names in absent.items() if names},
+    )
