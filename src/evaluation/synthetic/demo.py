@@ -21,7 +21,13 @@ import pandas as pd
 from evaluation.instruments.model import Instrument
 from evaluation.synthetic import answers, exports
 from evaluation.synthetic.messiness import MessOptions, inject_problems
-from evaluation.synthetic.population import Population, WorldConfig, simulate_population, stream
+from evaluation.synthetic.population import (
+    Population,
+    WorldConfig,
+    simulate_capacity,
+    simulate_population,
+    stream,
+)
 from evaluation.synthetic.respond import EngineOptions, answer_instrument
 from evaluation.synthetic.submissions import Submissions, make_submissions
 from evaluation.synthetic.truth import Truth, truth
@@ -167,12 +173,47 @@ def attachments(population: Population) -> dict[str, pd.DataFrame]:
     Returns
     -------
     dict
-        File name to a frame with ``name`` and ``label`` (enterprises also ``city``, the
-        choice-filter column, and the design variables from the sample frame).
+        File name to a frame with ``name`` and ``label``: ``cities.csv``, ``enterprises.csv``
+        (with ``city``, the choice-filter column, and the design variables of the sample
+        frame), ``roster.csv`` (the endline preload roster of panel members, DOMAIN.md 8.4:
+        initials, enterprise, phone for tracking), ``events.csv`` and ``participants.csv``
+        (capacity building).
     """
     cities = population.cities
     ent = population.enterprises
+    app = population.apprentices
+    panel = app[app["in_panel"].to_numpy()]
+    names = ent.set_index("enterprise_id")["name"]
+    tests = simulate_capacity(population)
+    pre = tests[tests["round"] == "pre"]
+    events = pre.drop_duplicates("event_id")
     return {
+        "roster.csv": pd.DataFrame(
+            {
+                "name": panel["resp_id"],
+                "label": panel["name"].str.slice(0, 1) + "** " + panel["enterprise_id"].map(names),
+                "enterprise_id": panel["enterprise_id"],
+                "meta_city": panel["city"],
+                "sample_group": panel["treatment"].astype(str),
+                "phone": panel["phone"],
+                "baseline_date": np.datetime_as_string(
+                    panel["start_baseline"].to_numpy().astype("datetime64[D]")
+                ),
+            },
+            dtype=object,
+        ),
+        "events.csv": pd.DataFrame(
+            {"name": events["event_id"], "label": events["event_id"], "city": events["event_city"]},
+            dtype=object,
+        ),
+        "participants.csv": pd.DataFrame(
+            {
+                "name": pre["participant_id"],
+                "label": pre["participant_id"],
+                "event": pre["event_id"],
+            },
+            dtype=object,
+        ),
         "cities.csv": pd.DataFrame(
             {
                 "name": cities["city"],
@@ -261,24 +302,6 @@ def frame_files(
             }
         )
     files["raw/frame/sample_frame.csv"] = _csv(sample)
-    panel = app[app["in_panel"].to_numpy()]
-    roster = pd.DataFrame(
-        {
-            "name": panel["resp_id"],
-            "label": panel["name"].str.slice(0, 1)
-            + "** "
-            + panel["enterprise_id"].map(ent["name"]),
-            "enterprise_id": panel["enterprise_id"],
-            "meta_city": panel["city"],
-            "sample_group": panel["treatment"].astype(str),
-            "phone": panel["phone"],
-            "baseline_date": np.datetime_as_string(
-                panel["start_baseline"].to_numpy().astype("datetime64[D]")
-            ),
-        },
-        dtype=object,
-    )
-    files["raw/frame/roster.csv"] = _csv(roster)
     if baseline is not None and "resp_id" in baseline.responses.main.columns:
         main = baseline.responses.main
         done = main[main["resp_id"].to_numpy(dtype=object) != ""]
