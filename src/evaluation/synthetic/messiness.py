@@ -109,7 +109,7 @@ class _State:
     rng: np.random.Generator
     key: str | None
     manifest: list[dict]
-    used: set
+    used: np.ndarray
     limit: int
 
     def record(self, row: int, column: str, kind: str, detail: str = "") -> None:
@@ -125,13 +125,13 @@ class _State:
         )
 
     def pick(self, candidates: np.ndarray, k: int) -> np.ndarray:
-        free = np.array(
-            [c for c in candidates if int(c) not in self.used and int(c) < self.limit], dtype=int
-        )
+        candidates = np.asarray(candidates, dtype=int)
+        candidates = candidates[candidates < self.limit]
+        free = candidates[~self.used[candidates]]
         if k <= 0 or len(free) == 0:
             return np.zeros(0, dtype=int)
         chosen = np.sort(self.rng.choice(free, size=min(k, len(free)), replace=False))
-        self.used.update(int(c) for c in chosen)
+        self.used[chosen] = True
         return chosen
 
 
@@ -365,7 +365,9 @@ def _rushed(state: _State) -> None:
     main = state.tables["main"]
     if "username" not in main.columns or "start" not in main.columns or "end" not in main.columns:
         return
-    rows = np.array([r for r in _rows(main, state.key) if r < state.limit and r not in state.used])
+    rows = _rows(main, state.key)
+    rows = rows[rows < state.limit]
+    rows = rows[~state.used[rows]]
     if len(rows) == 0:
         return
     users = pd.Series(main["username"].to_numpy(dtype=object)[rows])
@@ -479,7 +481,7 @@ def inject_problems(
         rng,
         _key_column(main),
         [],
-        set(),
+        np.zeros(len(main), dtype=bool),
         len(main),
     )
     completed = _rows(main, state.key)
