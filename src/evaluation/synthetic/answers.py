@@ -232,7 +232,9 @@ def _job(
     formal = frame[f"formal_{state}"].to_numpy() == 1
     if endline:
         stay = frame["same_employer"].to_numpy() == 1
-        industry = np.where(stay, frame["industry"], frame["industry"])
+        sector_codes = np.array([sector["code"] for sector in tables.SECTORS])
+        moved_sector = rng.random(n) < 0.3
+        industry = np.where(stay | ~moved_sector, frame["industry"], rng.choice(sector_codes, n))
         ownership = np.where(stay, frame["ownership"], rng.choice([1, 3, 3, 3, 4], n))
         size = np.where(stay, frame["size"], rng.integers(1, 6, n))
         hours = frame["hours_e"].to_numpy()
@@ -276,7 +278,6 @@ def _job(
     sick_leave = np.where(si_dk, formal, rng.random(n) < np.where(formal, 0.85, 0.25)).astype(int)
     reported = np.where(nonresponse != 0, nonresponse, wage)
     bracket = np.digitize(wage, [2000, 4000, 6000, 8000, 10000]) + 1
-    isced = frame["isced"].to_numpy()
     edu_field = frame["edu_field"].to_numpy()
     over = frame[f"overqual_{state}"].to_numpy() == 1
     under = frame[f"underqual_{state}"].to_numpy() == 1
@@ -324,7 +325,6 @@ def _job(
         "mm_gap_digital": ordinal(0.5 * skill, range(1, 6)),
         "mm_gap_green": ordinal(0.4 * skill, range(1, 6)),
     }
-    del isced
     return {k: np.where(blank, "", v).astype(object) for k, v in answers.items()}
 
 

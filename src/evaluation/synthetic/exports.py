@@ -157,11 +157,6 @@ def _geo_parts(values: np.ndarray) -> list[np.ndarray]:
     return parts
 
 
-def _table_values(submissions: Submissions, name: str) -> pd.DataFrame:
-    data = submissions.responses.table(name).data
-    return data
-
-
 def _csv_bytes(
     header: list[str],
     columns: list[np.ndarray],
@@ -277,7 +272,7 @@ def kobo_csv(submissions: Submissions, *, group_paths: bool = True) -> dict[str,
     ``_index`` is the row number.
     """
     instrument = submissions.instrument
-    data = _table_values(submissions, "main")
+    data = submissions.responses.main
     header, columns = _kobo_fields(instrument, _layout(instrument)["main"], data, group_paths)
     copy = _kobo_copy(submissions.envelope)
     columns = [*columns, *[c.astype(str).astype(object) for c in copy]]
