@@ -63,23 +63,19 @@ _LOADER_FORMAT = {
     "spss": {
         "format": "spss",
         "metadata": {"instance_id": "key", "submitted_at": "submissiondate"},
+        "date_formats": {"submitted_at": "iso8601", "start": "iso8601", "end": "iso8601"},
         "timezone": "Asia/Shanghai",
     },
     "stata": {
         "format": "stata",
         "metadata": {"instance_id": "key", "submitted_at": "submissiondate"},
+        "date_formats": {"submitted_at": "iso8601", "start": "iso8601", "end": "iso8601"},
         "timezone": "Asia/Shanghai",
     },
     "gb18030-csv": {
-        "format": "csv",
+        "format": "surveycto-wide",
         "encoding": "gb18030",
         "delimiter": ",",
-        "metadata": {
-            "instance_id": "KEY",
-            "submitted_at": "SubmissionDate",
-            "start": "start",
-            "end": "end",
-        },
         "date_formats": {
             "submitted_at": "%Y/%m/%d %H:%M",
             "start": "%Y/%m/%d %H:%M",
