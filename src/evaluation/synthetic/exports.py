@@ -377,11 +377,14 @@ def _sheet_xml(header: list[str], columns: list[np.ndarray], numeric: set[int]) 
     letters = _column_letters(len(header))
     fragments = []
     for k, column in enumerate(columns):
-        codes, uniques = pd.factorize(pd.Series(np.asarray(column, dtype=object)).astype(str))
+        codes, uniques = pd.factorize(np.asarray(column, dtype=object))
         if k in numeric:
             pool = [f"><v>{int(u)}</v></c>" for u in uniques]
         else:
-            pool = [f' t="inlineStr"><is>{_xml_text(u)}</is></c>' if u else "" for u in uniques]
+            pool = [
+                f' t="inlineStr"><is>{_xml_text(str(u))}</is></c>' if str(u) else ""
+                for u in uniques
+            ]
         fragments.append(np.array([*pool, ""], dtype=object)[codes])
     rows = ['<row r="1">' + "".join(
         f'<c r="{letters[k]}1" t="inlineStr"><is>{_xml_text(h)}</is></c>'

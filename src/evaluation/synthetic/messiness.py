@@ -34,7 +34,7 @@ import pandas as pd
 from evaluation.instruments.expressions import holds_frame
 from evaluation.instruments.model import Instrument, Question
 from evaluation.synthetic.respond import Table
-from evaluation.synthetic.submissions import Submissions
+from evaluation.synthetic.submissions import Submissions, uuid4_strings
 
 __all__ = ["KINDS", "MessOptions", "inject_problems"]
 
@@ -116,8 +116,8 @@ class _State:
         main = self.tables["main"]
         self.manifest.append(
             {
-                "key": main[self.key].iat[row] if self.key else "",
-                "instance_id": self.envelope["instance_id"].iat[row],
+                "key": main.iat[row, main.columns.get_loc(self.key)] if self.key else "",
+                "instance_id": self.envelope.iat[row, self.envelope.columns.get_loc("instance_id")],
                 "column": column,
                 "kind": kind,
                 "detail": detail,
@@ -136,9 +136,8 @@ class _State:
 
 
 def _set(frame: pd.DataFrame, row: int, column: str, value: str) -> None:
-    values = frame[column].to_numpy(dtype=object).copy()
-    values[row] = value
-    frame[column] = pd.Series(values, index=frame.index, dtype=object)
+    """Change one cell of the engine's own working copy (object columns, in place)."""
+    frame.iat[row, frame.columns.get_loc(column)] = value
 
 
 def _duplicate(state: _State, rows: np.ndarray) -> np.ndarray:
@@ -159,19 +158,13 @@ def _duplicate(state: _State, rows: np.ndarray) -> np.ndarray:
         mapping[name] = dict(zip(take.tolist(), range(offset, offset + len(take)), strict=True))
     envelope = state.envelope
     copies = envelope.iloc[rows].copy()
-    copies["instance_id"] = ["uuid:" + _uuid_like(state.rng) for _ in range(len(rows))]
+    copies["instance_id"] = uuid4_strings(state.rng, len(rows))
     copies["submitted_at"] = copies["submitted_at"] + pd.to_timedelta(
         state.rng.uniform(3600, 48 * 3600, len(rows)), unit="s"
     )
     copies["server_id"] = envelope["server_id"].max() + 1 + np.arange(len(rows))
     state.envelope = pd.concat([envelope, copies], ignore_index=True)
     return new_rows
-
-
-def _uuid_like(rng: np.random.Generator) -> str:
-    import uuid
-
-    return str(uuid.UUID(bytes=bytes(rng.integers(0, 256, 16, dtype=np.uint8)), version=4))
 
 
 def _leaf_questions(instrument: Instrument) -> list[tuple[Question, tuple[Question, ...]]]:
@@ -376,13 +369,16 @@ def _rushed(state: _State) -> None:
     if not eligible:
         return
     rusher = eligible[int(state.rng.integers(0, len(eligible)))]
-    for row in rows[users.to_numpy(dtype=object) == rusher]:
-        start = main["start"].iat[row]
-        if not start:
-            continue
-        moment = pd.Timestamp(start[:19]) + pd.Timedelta(seconds=int(state.rng.integers(360, 720)))
-        end = moment.strftime("%Y-%m-%dT%H:%M:%S") + start[19:]
-        _set(main, int(row), "end", end)
+    chosen = rows[users.to_numpy(dtype=object) == rusher]
+    starts = main["start"].to_numpy(dtype=object)[chosen]
+    chosen = chosen[starts != ""]
+    starts = starts[starts != ""]
+    moments = pd.to_datetime(pd.Series(starts, dtype=object).str.slice(0, 19)).to_numpy()
+    seconds = state.rng.integers(360, 720, len(chosen)).astype("timedelta64[s]")
+    ends = np.datetime_as_string((moments.astype("datetime64[s]") + seconds), unit="s")
+    column = main.columns.get_loc("end")
+    for row, start, end in zip(chosen, starts, ends, strict=True):
+        main.iat[int(row), column] = str(end) + start[19:]
         state.record(int(row), "end", "rushed_interview", f"enumerator {rusher}")
 
 

@@ -8,7 +8,6 @@ responses; every writer in :mod:`evaluation.synthetic.exports` reads the fields 
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,7 +15,7 @@ import pandas as pd
 
 from evaluation.synthetic.respond import Responses, Table
 
-__all__ = ["Submissions", "make_submissions", "submission_times"]
+__all__ = ["Submissions", "make_submissions", "submission_times", "uuid4_strings"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +86,37 @@ def submission_times(
     return utc + (np.asarray(delay_seconds) * 1000).astype("timedelta64[ms]")
 
 
+def uuid4_strings(rng: np.random.Generator, n: int, prefix: str = "uuid:") -> np.ndarray:
+    """Draw random (version 4) UUIDs as text, as ODK writes instance IDs.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        Source of the 122 random bits of each.
+    n : int
+        How many.
+    prefix : str, optional
+        Text before each UUID.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``n`` strings such as ``uuid:6d1b903a-6d50-4504-bd7b-76c1a5098ed9`` (what
+        ``uuid.UUID(bytes=..., version=4)`` prints for the same bytes).
+    """
+    raw = rng.integers(0, 256, (n, 16), dtype=np.uint8)
+    raw[:, 6] = (raw[:, 6] & 0x0F) | 0x40
+    raw[:, 8] = (raw[:, 8] & 0x3F) | 0x80
+    text = raw.tobytes().hex()
+    return np.array(
+        [
+            f"{prefix}{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+            for h in (text[32 * i : 32 * (i + 1)] for i in range(n))
+        ],
+        dtype=object,
+    )
+
+
 def make_submissions(
     responses: Responses, rng: np.random.Generator, *, server_start: int
 ) -> Submissions:
@@ -114,11 +144,7 @@ def make_submissions(
     """
     main = responses.main
     n = len(main)
-    ids = np.array(
-        [f"uuid:{uuid.UUID(bytes=bytes(rng.integers(0, 256, 16, dtype=np.uint8)), version=4)}"
-         for _ in range(n)],
-        dtype=object,
-    )  # fmt: skip
+    ids = uuid4_strings(rng, n)
     end = main["end"] if "end" in main.columns else pd.Series([""] * n)
     submitted = submission_times(end, rng.uniform(120, 36 * 3600, n))
     order = np.argsort(submitted, kind="stable")
