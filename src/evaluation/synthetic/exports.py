@@ -63,7 +63,6 @@ __all__ = [
 ]
 
 _ZIP_TIME = (2000, 1, 1, 0, 0, 0)
-_NO_EXPORT = frozenset({"group", "repeat", "loop"})
 _KOBO_COPY_FIELDS = (
     "_id",
     "_uuid",

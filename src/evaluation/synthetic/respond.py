@@ -328,7 +328,6 @@ class _Context:
     options: EngineOptions
     notes: Counter
     tables: list[Table]
-    specials: dict[str, str]
 
     def note(self, question: str, kind: str, count: int) -> None:
         if count:
@@ -866,7 +865,6 @@ def answer_instrument(
         options=options,
         notes=Counter(),
         tables=[Table("main", None, pd.DataFrame())],
-        specials={str(c.value): c.key for c in instrument.special_codes},
     )
     names = {q.name for q in instrument.all_questions()}
     for column in fixed.columns:
@@ -968,7 +966,6 @@ def check_responses(
         options=EngineOptions(today=today),
         notes=Counter(),
         tables=[],
-        specials={},
     )
     leaves = _walk_tables(instrument.questions, "main", (), [])
     frames = {t.name: _context_frame(responses, t.name) for t in responses.tables}
