@@ -38,7 +38,7 @@ import pathlib
 import re
 import tempfile
 import zipfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -371,8 +371,14 @@ def _xml_text(value: str) -> str:
     return f"<t{space}>{text}</t>"
 
 
-def _sheet_xml(header: list[str], columns: list[np.ndarray], numeric: set[int]) -> bytes:
-    """One worksheet: text as inline strings, the numeric columns as numbers, blanks omitted."""
+def _sheet_xml(
+    header: list[str], columns: list[np.ndarray], numeric: set[int], chunk: int = 2000
+) -> Iterator[bytes]:
+    """Yield one worksheet's XML in pieces of ``chunk`` rows.
+
+    Text is written as inline strings, the numeric columns as numbers; blank answers are
+    omitted cells.
+    """
     letters = _column_letters(len(header))
     fragments = []
     for k, column in enumerate(columns):
@@ -385,25 +391,28 @@ def _sheet_xml(header: list[str], columns: list[np.ndarray], numeric: set[int]) 
                 for u in uniques
             ]
         fragments.append(np.array([*pool, ""], dtype=object)[codes])
-    rows = ['<row r="1">' + "".join(
+    first = "".join(
         f'<c r="{letters[k]}1" t="inlineStr"><is>{_xml_text(h)}</is></c>'
         for k, h in enumerate(header)
-    ) + "</row>"]  # fmt: skip
-    n = len(columns[0]) if columns else 0
-    for i in range(n):
-        r = i + 2
-        cells = "".join(
-            f'<c r="{letters[k]}{r}"{fragment[i]}'
-            for k, fragment in enumerate(fragments)
-            if fragment[i]
-        )
-        rows.append(f'<row r="{r}">{cells}</row>')
-    body = "".join(rows)
-    return (
+    )
+    yield (
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
         '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
-        f"<sheetData>{body}</sheetData></worksheet>"
+        f'<sheetData><row r="1">{first}</row>'
     ).encode()
+    n = len(columns[0]) if columns else 0
+    for start in range(0, n, chunk):
+        rows = []
+        for i in range(start, min(n, start + chunk)):
+            r = i + 2
+            cells = "".join(
+                f'<c r="{letters[k]}{r}"{fragment[i]}'
+                for k, fragment in enumerate(fragments)
+                if fragment[i]
+            )
+            rows.append(f'<row r="{r}">{cells}</row>')
+        yield "".join(rows).encode()
+    yield b"</sheetData></worksheet>"
 
 
 def _xlsx(sheets: list[tuple[str, list[str], list[np.ndarray], set[int]]]) -> bytes:
@@ -443,10 +452,12 @@ def _xlsx(sheets: list[tuple[str, list[str], list[np.ndarray], set[int]]]) -> by
         )
         + "</Relationships>",
     }
-    encoded = {name: text.encode("utf-8") for name, text in files.items()}
+    parts: dict[str, bytes | Iterator[bytes]] = {
+        name: text.encode("utf-8") for name, text in files.items()
+    }
     for k, (_, header, columns, numeric) in enumerate(sheets, start=1):
-        encoded[f"xl/worksheets/sheet{k}.xml"] = _sheet_xml(header, columns, numeric)
-    return _zip(encoded)
+        parts[f"xl/worksheets/sheet{k}.xml"] = _sheet_xml(header, columns, numeric)
+    return _zip(parts)
 
 
 def _main_rows(submissions: Submissions, table: str) -> np.ndarray:
@@ -602,14 +613,20 @@ def odk_zip(submissions: Submissions) -> dict[str, bytes]:
     return {f"{instrument.form_id}.zip": _zip(files)}
 
 
-def _zip(files: Mapping[str, bytes]) -> bytes:
+def _zip(files: Mapping[str, bytes | Iterator[bytes]]) -> bytes:
+    """Zip files with fixed timestamps; an iterator of byte pieces is streamed in."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for name, content in files.items():
             entry = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
             entry.compress_type = zipfile.ZIP_DEFLATED
             entry.external_attr = 0o644 << 16
-            archive.writestr(entry, content)
+            if isinstance(content, bytes):
+                archive.writestr(entry, content)
+                continue
+            with archive.open(entry, "w") as handle:
+                for piece in content:
+                    handle.write(piece)
     return buffer.getvalue()
 
 
