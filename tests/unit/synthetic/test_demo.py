@@ -247,16 +247,17 @@ def test_sources_toml_declares_every_file(messy):
     assert set(roster["name"]) <= set(messy.population.apprentices["resp_id"])
 
 
-def test_sources_toml_reads_with_the_loaders(messy, tmp_path):
-    sources_module = pytest.importorskip("evaluation.loaders.sources")
-    path = tmp_path / "sources.toml"
-    path.write_bytes(messy.files["raw/sources.toml"])
-    parse = sources_module.parse_sources
-    try:
-        parsed = parse(tomllib.loads(path.read_text()), tmp_path)
-    except TypeError:
-        parsed = parse(path)
-    assert parsed is not None
+def test_the_loaders_read_the_demo_folder(messy, project_forms, tmp_path):
+    """Integration with the loaders stage (runs once both stages are on the same branch)."""
+    loaders = pytest.importorskip("evaluation.loaders")
+    from evaluation.synthetic.exports import write_files
+
+    write_files(messy.files, tmp_path)
+    loaded = loaders.read_sources(tmp_path / "raw", project_forms)
+    sizes = sorted(len(r.data) for r in loaded.rounds)
+    expected = sorted(len(s.responses.main) for s in messy.submissions.values())
+    assert sizes == expected
+    assert len(loaded.sample_frame.data) == len(messy.population.apprentices)
 
 
 def test_backcheck_sample(messy):
