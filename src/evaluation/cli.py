@@ -88,6 +88,43 @@ def _instruments_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def _demo(args: argparse.Namespace) -> int:
+    from evaluation.instruments.files import read_instruments
+    from evaluation.synthetic.demo import DemoOptions, build_demo
+    from evaluation.synthetic.exports import write_files
+
+    try:
+        options = DemoOptions(
+            seed=args.seed,
+            n_enterprises=args.n_enterprises,
+            apprentices_per_enterprise=args.apprentices_per_enterprise,
+            format=args.format,
+            clean=args.clean,
+        )
+        demo = build_demo(read_instruments(args.surveys), options)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    written = write_files(demo.files, args.out)
+    apprentices = int(demo.population.apprentices["in_panel"].sum())
+    print(
+        f"Demo evaluation (synthetic data, seed {args.seed}): {options.n_enterprises} enterprises, "
+        f"{apprentices} apprentices in the panel; {len(written)} files in {args.out}"
+    )
+    print(
+        f"  exports: raw/exports/{args.format}/; truth: truth.json; problems: manifest.csv "
+        f"({len(demo.manifest)} injected{', clean mode' if args.clean else ''})"
+    )
+    for note in demo.notes:
+        print(f"NOTE     {note}")
+    for form_id, names in demo.absent.items():
+        print(
+            f"NOTE     {form_id}: {len(names)} contract variables are not in the form yet and "
+            f"were skipped ({', '.join(names[:5])}{', ...' if len(names) > 5 else ''})"
+        )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Build the command-line parser.
 
@@ -126,6 +163,25 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("form", help="the XLSForm (.xlsx)")
     imp.add_argument("--out", required=True, help="folder for the definitions (surveys-style)")
     imp.set_defaults(handler=_instruments_import)
+
+    from evaluation.synthetic.exports import FORMATS
+
+    demo = commands.add_parser(
+        "demo",
+        help="write a simulated evaluation with known effects as real platform exports",
+    )
+    demo.add_argument("--out", required=True, help="output folder, created when missing")
+    demo.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    demo.add_argument("--n-enterprises", type=int, default=60, help="sampled enterprises")
+    demo.add_argument(
+        "--apprentices-per-enterprise", type=int, default=83, help="mean apprentices per enterprise"
+    )
+    demo.add_argument(
+        "--format", choices=sorted(FORMATS), default="kobo-xlsx", help="export format"
+    )
+    demo.add_argument("--clean", action="store_true", help="no injected field problems")
+    demo.add_argument("--surveys", default="surveys", help="definitions folder (default: surveys)")
+    demo.set_defaults(handler=_demo)
     return parser
 
 
