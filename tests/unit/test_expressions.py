@@ -738,3 +738,11 @@ def test_every_function_on_every_kind(template):
                 evaluate_frame(source, _GRID, today=TODAY)
             continue
         assert _same(list(evaluate_frame(source, _GRID, today=TODAY)), expected), source
+
+
+def test_string_subclasses_such_as_numpy_str_read_as_text():
+    # numpy.str_ is a str subclass: it used to recurse without end in the string conversion
+    row = {"t": np.str_("TJ001023"), "n": np.str_("25")}
+    assert evaluate("concat(${t}, '-')", row) == "TJ001023-"
+    assert evaluate("string-length(${t})", row) == 8.0
+    assert evaluate("${n} + 1", row) == 26.0

@@ -764,7 +764,7 @@ def _row_value(value: object) -> Any:
     if value is None or value is pd.NA or value is pd.NaT:
         return ""
     if isinstance(value, str):
-        return value
+        return value if value.__class__ is str else str(value)  # numpy.str_ and other subclasses
     if isinstance(value, bool | np.bool_):
         return bool(value)
     if isinstance(value, int | np.integer):
