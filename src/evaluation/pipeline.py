@@ -93,9 +93,10 @@ from evaluation.estimation import (
 )
 from evaluation.estimation.multiple_testing import ADJUSTMENT_COLUMNS
 from evaluation.plan import AnalysisPlan, Deviation
+from evaluation.reporting.tables import ACROSS_SUFFIX
 
 __all__ = [
-    "ACROSS_SUFFIX",
+    "RESULT_ESTIMATORS",
     "AnalysisSamples",
     "AttritionResults",
     "BalanceResults",
@@ -105,10 +106,9 @@ __all__ = [
     "estimate",
 ]
 
-#: Suffix of the adjustment columns computed across every primary outcome (one family).
-ACROSS_SUFFIX = "_across"
-#: The ``estimator`` label each plan estimator's results carry (robustness tables key on it).
-ESTIMATOR_LABELS = MappingProxyType(
+#: The ``estimator`` label the results of each plan estimator carry (without Lin's adjustment;
+#: the robustness table keys on it, :data:`evaluation.reporting.tables.ESTIMATOR_LABELS` names it).
+RESULT_ESTIMATORS = MappingProxyType(
     {
         "ancova": "ancova",
         "did": "did",
@@ -254,7 +254,7 @@ class PlanResults:
         Full-sample estimates of the primary estimator for every outcome, with the families'
         adjustments (``pvalue_holm``, ``qvalue_anderson``, ...; a column holds values for the
         families adjusted by that method) and the across-family one (suffix
-        :data:`ACROSS_SUFFIX`).
+        :data:`evaluation.reporting.tables.ACROSS_SUFFIX`).
     heterogeneity : EffectEstimates
         Subgroup effects and their differences; differences adjusted across the contrasts of
         one family and one subgroup column.
@@ -572,9 +572,7 @@ def _score_estimates(
             )
         else:
             kept = fitted.sample.loc[fitted.keep]
-            caliper = None
-            if c.caliper is not None:
-                caliper = c.caliper * float(np.std(logit(fitted.score.score.loc[kept.index])))
+            caliper = _caliper(plan, fitted.score.score.loc[kept.index])
             estimate = match_effect(
                 kept,
                 outcome,
@@ -590,6 +588,16 @@ def _score_estimates(
             )
         out.append(_labelled(estimate, plan, name))
     return EffectEstimates(tuple(out))
+
+
+def _caliper(plan: AnalysisPlan, score: pd.Series) -> float | None:
+    """Return the plan's caliper in logit units: ``caliper`` x the SD (n - 1) of the logit.
+
+    The SD is taken over the matching sample (after trimming); Austin (2011) recommends 0.2.
+    """
+    if plan.comparison.caliper is None:
+        return None
+    return plan.comparison.caliper * float(np.std(logit(score.to_numpy()), ddof=1))
 
 
 def _regression(
@@ -638,7 +646,7 @@ def _run_estimator(
             weights=_BALANCING_WEIGHT,
             weights_kind="sampling",
         )
-        return _relabel(estimate_effects(weighted, spec_), ESTIMATOR_LABELS[estimator])
+        return _relabel(estimate_effects(weighted, spec_), RESULT_ESTIMATORS[estimator])
     if estimator == "weighted_did":
         return _weighted_did(plan, samples)
     return _score_estimates(plan, estimator, samples, score)
@@ -895,7 +903,12 @@ def _attrition(
         lee=tuple(lee),
     )
     reweighted = None
-    if attrition.inverse_probability_weights:
+    if attrition.inverse_probability_weights and plan.primary not in _REGRESSION:
+        notes.append(
+            f"attrition weights: the primary estimator {plan.primary!r} is not a regression, "
+            "so it is not re-estimated with them"
+        )
+    elif attrition.inverse_probability_weights:
         reweighted = _attempt(
             f"attrition-weighted {plan.primary} ({samples.instrument})",
             notes,
@@ -932,12 +945,8 @@ def _ipaw_estimates(plan: AnalysisPlan, samples: AnalysisSamples, seed: int) -> 
         msg = f"column {_ATTRITION_WEIGHT!r} already exists in the data"
         raise ValueError(msg)
     by_key = pd.Series(weights.to_numpy(), index=samples.units.loc[weights.index, spec.key])
-    if plan.primary not in _REGRESSION:
-        msg = f"attrition weights re-estimate a regression primary, not {plan.primary!r}"
-        raise OverlapError(msg)
     data = samples.panel if plan.primary == "did" else samples.endline
     data = data.assign(**{_ATTRITION_WEIGHT: data[spec.key].map(by_key)})
-    kind = "sampling"
     spec_ = effect_spec(
         plan,
         plan.primary,
@@ -945,7 +954,7 @@ def _ipaw_estimates(plan: AnalysisPlan, samples: AnalysisSamples, seed: int) -> 
         seed=seed,
         subgroups=False,
         weights=_ATTRITION_WEIGHT,
-        weights_kind=kind,
+        weights_kind="sampling",
     )
     return _relabel(estimate_effects(data, spec_), f"{plan.primary}-ipaw")
 
