@@ -178,7 +178,7 @@ class BalanceResults:
         :func:`~evaluation.estimation.joint_orthogonality_test` of the covariates (not the
         baseline outcomes, whose missingness is structural: wages exist for the employed),
         without each category's reference level and without variables constant within the
-        fixed effects (``None`` when it failed; see the notes).
+        fixed effects (``None`` without covariates, or when it failed: see the notes).
     weighted : pandas.DataFrame or None
         :func:`~evaluation.estimation.balance_weighted` on the endline sample, before and after
         the plan's balancing weights (trimmed units weigh 0); ``None`` without a score.
@@ -810,18 +810,20 @@ def _balance(
         vcov=plan.inference.vcov,
         **common,
     )
-    joint = _attempt(
-        f"joint orthogonality test ({samples.instrument})",
-        notes,
-        lambda: joint_orthogonality_test(
-            units,
-            plan.treatment,
-            joint_variables,
-            fixed_effects=spec.fixed_effects,
-            vcov=plan.inference.vcov,
-            **common,
-        ),
-    )
+    joint = None
+    if joint_variables:
+        joint = _attempt(
+            f"joint orthogonality test ({samples.instrument})",
+            notes,
+            lambda: joint_orthogonality_test(
+                units,
+                plan.treatment,
+                joint_variables,
+                fixed_effects=spec.fixed_effects,
+                vcov=plan.inference.vcov,
+                **common,
+            ),
+        )
     if score is None:
         return BalanceResults(tuple(variables), table, joint)
     sample, _, _ = _with_dummies(plan, samples.instrument, score.sample)
