@@ -780,3 +780,92 @@ def test_bad_frames(plan, frames):
         "apprentice: 2 endline units without a baseline interview are left out",
     )
     assert len(samples.units) == 398
+
+
+# --- the committed plan runs ---------------------------------------------------------------
+
+
+def plan_world(plan, seed: int = 3, g: int = 40, n: int = 8) -> dict[str, pd.DataFrame]:
+    """A long frame per estimated instrument holding every column the plan names.
+
+    Outcomes are normal with a 0.3 SD effect (0/1 columns for the Lee selection, raised by the
+    treatment at endline, and the response); numeric covariates are normal, categorical ones take three codes, ``meta_city``
+    two cities; treatment and clusters by enterprise, strata of four enterprises.
+    """
+    rng = np.random.default_rng(seed)
+    out = {}
+    for instrument in plan.estimated_instruments:
+        spec = plan.instrument(instrument)
+        per = n if spec.key != spec.cluster else 1
+        firm = np.repeat(np.arange(g), per)
+        size = g * per
+        units = pd.DataFrame(
+            {
+                spec.key: [f"U{i:05d}" for i in range(size)],
+                spec.cluster: [f"E{f:03d}" for f in firm],
+                plan.treatment: (firm % 2).astype(float),
+                "meta_city": np.where((firm // 2) % 2 == 0, "TJ", "SZ"),
+            }
+        )
+        categorical = {*spec.categorical_covariates, *spec.propensity_categorical}
+        for column, _ in plan.required_columns(instrument):
+            if column in units.columns or column == plan.round:
+                continue
+            if column in spec.fixed_effects or column == spec.strata:
+                units[column] = (firm // 4) % 3
+            elif column in categorical:
+                units[column] = rng.integers(1, 4, size)
+            else:
+                units[column] = rng.normal(size=size)
+        rounds = []
+        for rnd, post in ((plan.baseline_round, 0.0), (plan.endline_round, 1.0)):
+            frame = units.assign(**{plan.round: rnd})
+            for outcome in plan.outcomes(instrument):
+                frame[outcome] = rng.normal(size=size) + 0.3 * post * frame[plan.treatment]
+            for column in {g.column for g in plan.subgroups if g.instrument == instrument}:
+                if column != "meta_city":
+                    frame[column] = units[column].gt(0).astype(float)
+            attrition = plan.attrition
+            if attrition is not None and attrition.instrument == instrument:
+                treated = frame[plan.treatment].to_numpy()
+                chance = 0.5 + 0.3 * post * treated  # the project raises employment
+                frame[attrition.lee_observed] = (rng.random(size) < chance).astype(float)
+                frame[attrition.response] = (rng.random(size) < 0.85 + 0.15 * (1 - post)).astype(
+                    float
+                )
+                for column in attrition.lee_tighten_by:
+                    frame[column] = units[column].gt(0).astype(float)
+            rounds.append(frame)
+        out[instrument] = pd.concat(rounds, ignore_index=True)
+    return out
+
+
+@pytest.mark.slow
+def test_committed_plan_runs_end_to_end():
+    # The committed analysis/plan.toml, with fewer resampling draws so the test stays quick.
+    text = (pipeline_root() / "analysis" / "plan.toml").read_text(encoding="utf-8")
+    for old, new in [
+        ("bootstrap_draws = 9999", "bootstrap_draws = 99"),
+        ("draws = 9999", "draws = 99"),
+        ("lee_draws = 999", "lee_draws = 19"),
+    ]:
+        text = edit(old, new, text)
+    committed = parse_plan(text, source="analysis/plan.toml")
+    out = pipeline.estimate(committed, plan_world(committed))
+    primary = {e.outcome for e in out.primary}
+    assert primary == set(committed.outcomes())
+    assert {e.inference.split(":")[0] for e in out.primary} == {"auto"}
+    assert {e.vcov for e in out.primary} == {"CR2"}
+    assert {f"{c}" for c in out.primary.adjustments} == {
+        "qvalue_anderson",
+        "pvalue_romano_wolf_across",
+    }
+    assert len(out.attrition.lee) == len(committed.attrition.lee_outcomes)
+    dimensions = {str(e.subgroup).split("=")[0] for e in out.heterogeneity}
+    assert dimensions == {g.column for g in committed.subgroups}
+
+
+def pipeline_root():
+    import pathlib
+
+    return pathlib.Path(__file__).resolve().parents[2]
