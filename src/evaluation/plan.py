@@ -390,7 +390,7 @@ class ComparisonPlan:
     trim : tuple of float or str
         Propensity-score bounds ``(low, high)`` or ``"crump"`` (Crump et al. 2009).
     neighbors : int
-        Matches per treated unit.
+        Matches per focal unit (the treated for the ATT).
     caliper : float or None
         Caliper in standard deviations of the logit of the propensity score (Austin 2011):
         matching is on the logit, within ``caliper`` times its SD; ``None`` for no caliper.
@@ -764,8 +764,9 @@ class AnalysisPlan:
         Returns
         -------
         bool
-            True when an estimator is IPW, AIPW or matching (on an instrument holding outcome
-            families), or the plan re-estimates with attrition weights on this instrument.
+            True when an estimator needs a propensity score (``PROPENSITY_ESTIMATORS``) on an
+            instrument holding outcome families, or the plan re-estimates with attrition
+            weights on this instrument.
         """
         estimated = instrument in self.estimated_instruments and any(
             e in PROPENSITY_ESTIMATORS for e in self.estimators

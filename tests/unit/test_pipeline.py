@@ -470,6 +470,12 @@ def test_every_estimator_side_by_side(results):
         "did-ipw",
         "ancova-ipaw",
     }
+    # Reporting has a display name for every estimator and adjustment the pipeline produces.
+    assert labels <= set(tables.ESTIMATOR_LABELS)
+    assert set(pipeline.RESULT_ESTIMATORS.values()) <= set(tables.ESTIMATOR_LABELS)
+    assert {"subgroup", "difference"} <= set(tables.ESTIMATOR_LABELS)
+    shown = {*results.primary.adjustments, *results.heterogeneity.adjustments}
+    assert shown <= set(tables.ADJUSTMENT_LABELS)
     # The enterprise outcome has every estimator too (no attrition plan there).
     enterprise = {e.estimator for e in results.robustness if e.outcome == "skill_gap_share"}
     assert enterprise == labels - {"ancova-ipaw"}
@@ -789,8 +795,8 @@ def plan_world(plan, seed: int = 3, g: int = 40, n: int = 8) -> dict[str, pd.Dat
     """A long frame per estimated instrument holding every column the plan names.
 
     Outcomes are normal with a 0.3 SD effect (0/1 columns for the Lee selection, raised by the
-    treatment at endline, and the response); numeric covariates are normal, categorical ones take three codes, ``meta_city``
-    two cities; treatment and clusters by enterprise, strata of four enterprises.
+    treatment at endline, and the response); numeric covariates are normal, categorical ones
+    take three codes, ``meta_city`` two cities; treatment and clusters by enterprise.
     """
     rng = np.random.default_rng(seed)
     out = {}

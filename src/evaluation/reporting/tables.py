@@ -1073,8 +1073,8 @@ def heterogeneity_table(
     if adjustments:
         described = ", ".join(ADJUSTMENT_LABELS.get(a, a) for a in adjustments)
         notes.append(
-            f"Differences adjusted for multiple testing: {described}, across the contrasts of "
-            "one outcome family and one subgroup dimension."
+            f"Differences adjusted for multiple testing: {described} (families of contrasts "
+            "as the plan defines them)."
         )
     return b.table(
         columns,
