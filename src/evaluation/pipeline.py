@@ -225,17 +225,6 @@ class AttritionResults:
     stayers: pd.DataFrame
     lee: tuple[LeeBounds, ...]
 
-    @property
-    def lee_frame(self) -> pd.DataFrame:
-        """Return the Lee bounds as one tidy frame (one row per outcome).
-
-        Returns
-        -------
-        pandas.DataFrame
-            The rows of :meth:`LeeBounds.to_frame`, in plan order.
-        """
-        return pd.concat([b.to_frame() for b in self.lee], ignore_index=True)
-
 
 @dataclass(frozen=True)
 class PlanResults:

@@ -750,6 +750,67 @@ def test_randomization_inference_permutes_within_the_plans_strata(frames, hand):
     assert ours.pvalue != unstratified.pvalue or ours.ci_lower != unstratified.ci_lower
 
 
+def test_survey_weights_reach_every_estimator(frames, hand):
+    text = edit(
+        'cluster = "enterprise_id"\nfixed_effects = ["stratum"]\nstrata',
+        'cluster = "enterprise_id"\nweights = "w"\nweights_kind = "sampling"\n'
+        'fixed_effects = ["stratum"]\nstrata',
+    )
+    text = edit("lee_draws = 49", 'lee_draws = 49\nlee_trimming = "fractional"', text)
+    long = frames["apprentice"]
+    ids = long["resp_id"].unique()
+    weights = pd.Series(np.random.default_rng(1).uniform(0.5, 2.0, ids.size), index=ids)
+    out = pipeline.estimate(
+        parse_plan(text), {**frames, "apprentice": long.assign(w=long["resp_id"].map(weights))}
+    )
+    endline = hand["endline"].assign(w=hand["endline"]["resp_id"].map(weights))
+    direct = ancova(
+        endline,
+        "wage_month",
+        "treatment",
+        "wage_month_baseline",
+        covariates=["dem_age", "female", "C(edu_level)"],
+        fixed_effects=["stratum"],
+        cluster="enterprise_id",
+        weights="w",
+        weights_kind="sampling",
+        vcov="CR2",
+        inference="wild",
+        bootstrap_draws=199,
+        weights_type="rademacher",
+        seed=out.seed,
+    )
+    assert_same(rows_of(out.primary, "ancova")["wage_month"], direct)
+    score = fit_propensity(endline, "treatment", TERMS, weights="w")
+    direct = ipw_effect(
+        endline,
+        "wage_month",
+        "treatment",
+        score,
+        estimand="ATT",
+        trim=(0.05, 0.95),
+        cluster="enterprise_id",
+        weights="w",
+    )
+    assert_same(rows_of(out.robustness, "ipw-hajek")["wage_month"], direct)
+    units = hand["units"].assign(w=hand["units"]["resp_id"].map(weights))
+    observed = units["interviewed"].eq(1) & units["employed"].eq(1) & units["wage_month"].notna()
+    direct = lee_bounds(
+        units.assign(observed=observed.astype(float)),
+        "wage_month",
+        "treatment",
+        "observed",
+        tighten_by=["female"],
+        cluster="enterprise_id",
+        weights="w",
+        trimming="fractional",
+        n_boot=49,
+        seed=out.seed,
+    )
+    assert out.attrition.lee == (direct,)
+    assert len({e.estimator for e in out.robustness}) == 8  # every estimator ran
+
+
 # --- bad input and data the robustness estimators cannot use -------------------------------
 
 
