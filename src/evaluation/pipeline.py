@@ -537,46 +537,24 @@ def _score_estimates(
     c = plan.comparison
     common = {"cluster": spec.cluster, "weights": spec.weights, "level": plan.level}
     name = f"{estimator}:{samples.instrument}"
-    out = []
-    for outcome in plan.outcomes(samples.instrument):
-        if estimator == "ipw":
-            estimate = ipw_effect(
-                fitted.sample,
-                outcome,
-                plan.treatment,
-                fitted.score,
-                estimand=c.estimand,
-                trim=c.trim,
-                **common,
-            )
-        elif estimator == "aipw":
-            estimate = aipw_effect(
-                fitted.sample,
-                outcome,
-                plan.treatment,
-                fitted.score,
-                estimand=c.estimand,
-                trim=c.trim,
-                **common,
-            )
-        else:
-            kept = fitted.sample.loc[fitted.keep]
-            caliper = _caliper(plan, fitted.score.score.loc[kept.index])
-            estimate = match_effect(
-                kept,
-                outcome,
-                plan.treatment,
-                fitted.score,
-                neighbors=c.neighbors,
-                replace=c.replace,
-                caliper=caliper,
-                estimand=c.estimand,
-                distance="logit",
-                vcov=plan.inference.vcov,
-                **common,
-            )
-        out.append(_labelled(estimate, plan, name))
-    return EffectEstimates(tuple(out))
+    if estimator == "matching":
+        data = fitted.sample.loc[fitted.keep]
+        run: Callable[..., EffectEstimate] = match_effect
+        options = {
+            "neighbors": c.neighbors,
+            "replace": c.replace,
+            "caliper": _caliper(plan, fitted.score.score.loc[data.index]),
+            "distance": "logit",
+            "vcov": plan.inference.vcov,
+        }
+    else:
+        data, options = fitted.sample, {"trim": c.trim}
+        run = ipw_effect if estimator == "ipw" else aipw_effect
+    estimates = (
+        run(data, outcome, plan.treatment, fitted.score, estimand=c.estimand, **options, **common)
+        for outcome in plan.outcomes(samples.instrument)
+    )
+    return EffectEstimates(tuple(_labelled(e, plan, name) for e in estimates))
 
 
 def _caliper(plan: AnalysisPlan, score: pd.Series) -> float | None:

@@ -718,35 +718,20 @@ def test_randomization_inference_permutes_within_the_plans_strata(frames, hand):
     )
     out = pipeline.estimate(parse_plan(text), frames)
     ours = rows_of(out.primary, "ancova")["core_skills_index"]
-    direct = ancova(
-        hand["endline"],
-        "core_skills_index",
-        "treatment",
-        "core_skills_index_baseline",
-        covariates=["dem_age", "female", "C(edu_level)"],
-        fixed_effects=["stratum"],
-        cluster="enterprise_id",
-        vcov="CR2",
-        inference="randomization",
-        permutations=199,
-        seed=out.seed,
-        strata="stratum",
-    )
+    model = {
+        "covariates": ["dem_age", "female", "C(edu_level)"],
+        "fixed_effects": ["stratum"],
+        "cluster": "enterprise_id",
+        "vcov": "CR2",
+        "inference": "randomization",
+        "permutations": 199,
+        "seed": out.seed,
+    }
+    args = (hand["endline"], "core_skills_index", "treatment", "core_skills_index_baseline")
+    direct = ancova(*args, strata="stratum", **model)
     assert_same(ours, direct)
     assert ours.inference.startswith("randomization")
-    unstratified = ancova(
-        hand["endline"],
-        "core_skills_index",
-        "treatment",
-        "core_skills_index_baseline",
-        covariates=["dem_age", "female", "C(edu_level)"],
-        fixed_effects=["stratum"],
-        cluster="enterprise_id",
-        vcov="CR2",
-        inference="randomization",
-        permutations=199,
-        seed=out.seed,
-    )
+    unstratified = ancova(*args, **model)
     assert ours.pvalue != unstratified.pvalue or ours.ci_lower != unstratified.ci_lower
 
 
