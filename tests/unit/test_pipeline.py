@@ -568,6 +568,8 @@ def test_reporting_renders_every_result(results, plan):
             source=source,
         ),
     ]
+    for sample, rows in results.attrition.stayers.groupby("sample"):
+        built.append(tables.balance_table(rows, source=source, name=f"balance_{sample}"))
     for name, balance in results.balance.items():
         built.append(tables.balance_table(balance.table, joint=balance.joint, source=source))
         if balance.weighted is not None:
