@@ -969,7 +969,8 @@ def _ex_post(plan: AnalysisPlan, samples: AnalysisSamples) -> pd.DataFrame:
         column = plan.baseline_column.format(outcome=outcome)
         frame, terms = samples.endline, [column]
         missing = frame[column].isna()
-        if plan.missing_baseline == "indicator" and missing.any():
+        # As the ANCOVA's dummy-out: only when a row with the outcome lacks its baseline.
+        if plan.missing_baseline == "indicator" and (missing & frame[outcome].notna()).any():
             flag = f"{column}_missing"
             frame = frame.assign(**{column: frame[column].fillna(0.0), flag: missing.astype(float)})
             terms.append(flag)
