@@ -1,9 +1,11 @@
 """The analysis plan: ``analysis/plan.toml`` read into a frozen :class:`AnalysisPlan`.
 
 The pre-analysis plan is data. This module reads it, refuses anything it does not understand
-(naming the file, the table and the key), applies the recorded deviations and turns the plan
-into the arguments of the estimation layer. It imports nothing of the package (DESIGN.md
-section 2): the caller hands it the ``EffectSpec`` type to build.
+(naming the file, the table and the key) and applies the recorded deviations. It imports
+nothing of the package (DESIGN.md section 2), so it does not call the estimation layer:
+:mod:`evaluation.pipeline` is the one place that turns the plan into estimation calls. The
+vocabularies below (estimators, inference methods, adjustments, trimming rules...) are the
+estimation layer's own names; a test pins each to the estimation constant it mirrors.
 
 Deviations: once ``status = "registered"``, the body of the plan is fixed by its hash
 (``registered_hash``); every change after that is a ``[deviations.<id>]`` table with ``what``,
@@ -13,7 +15,6 @@ Deviations: once ``status = "registered"``, the body of the plan is fixed by its
 from __future__ import annotations
 
 import copy
-import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -44,20 +45,25 @@ __all__ = [
     "read_plan",
 ]
 
-#: Estimators a plan may name: the primary ANCOVA and the robustness designs.
-ESTIMATORS = ("ancova", "did", "ipw", "aipw", "matching")
+#: Estimators a plan may name: ANCOVA, DiD, IPW, AIPW, nearest-neighbour matching, ANCOVA weighted
+#: by the propensity score's balancing weights, and Abadie's IPW DiD (see evaluation.pipeline).
+ESTIMATORS = ("ancova", "did", "ipw", "aipw", "matching", "weighted_ancova", "weighted_did")
 #: How p-values and intervals are obtained (``auto`` picks by the number of clusters).
 INFERENCE_METHODS = ("auto", "analytic", "wild", "randomization")
-#: Multiple-testing adjustments (within a family and across families).
+#: Multiple-testing adjustments (within a family and across families); the methods of
+#: ``evaluation.estimation.adjust_pvalues``, and ``none``.
 ADJUSTMENTS = ("anderson", "romano_wolf", "holm", "bonferroni", "bh", "none")
+#: Variance estimators (``evaluation.estimation.covariance.VCOV_TYPES``).
 VCOVS = ("CR2", "CR1", "HC2", "HC1", "iid")
+#: Wild-bootstrap weights (``evaluation.estimation.bootstrap.WEIGHT_TYPES``).
 BOOTSTRAP_WEIGHTS = ("webb", "rademacher", "mammen")
 WEIGHTS_KINDS = ("analytic", "sampling", "frequency")
 MISSING_BASELINE = ("indicator", "drop")
-LEE_TRIMMING = ("quantile", "order_statistics")
-ESTIMANDS = ("ATT", "ATE")
+#: Lee-bounds trimming conventions (``evaluation.estimation.attrition.TRIMMING``).
+LEE_TRIMMING = ("quantile", "order", "fractional")
+ESTIMANDS = ("ATT", "ATE", "ATC")
 STATUSES = ("draft", "registered")
-PROPENSITY_ESTIMATORS = ("ipw", "aipw", "matching")
+PROPENSITY_ESTIMATORS = ("ipw", "aipw", "matching", "weighted_ancova", "weighted_did")
 MAX_SEED = 2**63 - 1
 
 _REQUIRED = object()
@@ -196,7 +202,12 @@ class InstrumentPlan:
     categorical_covariates : tuple of str
         Covariates entered as categories (``C(name)`` terms).
     propensity_covariates : tuple of str
-        Columns of the propensity-score model (IPW, AIPW, matching).
+        Numeric columns of the propensity-score model (IPW, AIPW, matching, weighted ANCOVA)
+        and of the response model of the attrition weights.
+    propensity_categorical : tuple of str
+        Columns of those models entered as categories (``C(name)`` terms).
+    strata : str or None
+        Randomization inference re-assigns the treatment within the levels of this column.
     weights : str or None
         Survey-weight column.
     weights_kind : str
@@ -211,6 +222,8 @@ class InstrumentPlan:
     covariates: tuple[str, ...] = ()
     categorical_covariates: tuple[str, ...] = ()
     propensity_covariates: tuple[str, ...] = ()
+    propensity_categorical: tuple[str, ...] = ()
+    strata: str | None = None
     weights: str | None = None
     weights_kind: str = "analytic"
 
@@ -224,6 +237,17 @@ class InstrumentPlan:
             Formula terms accepted by ``EffectSpec.covariates``.
         """
         return self.covariates + tuple(f"C({c})" for c in self.categorical_covariates)
+
+    @property
+    def propensity_terms(self) -> tuple[str, ...]:
+        """Terms of the propensity-score model: names, then ``C(name)`` for categories.
+
+        Returns
+        -------
+        tuple of str
+            Formula terms accepted by ``evaluation.estimation.fit_propensity``.
+        """
+        return self.propensity_covariates + tuple(f"C({c})" for c in self.propensity_categorical)
 
 
 @dataclass(frozen=True)
@@ -325,19 +349,24 @@ class AttritionPlan:
     instrument : str
         Instrument whose respondents are followed.
     response : str
-        0/1 column: interviewed at endline.
+        0/1 column of every round: the unit was interviewed (the indicators stage's
+        ``interviewed``). The baseline sample is the units interviewed at baseline; one of
+        them attrits when its endline row is missing or has 0.
     lee_outcomes : tuple of str
         Outcomes bounded (observed only for a selected subsample).
     lee_observed : str
-        0/1 column: the outcome is observed (for example ``employed``).
+        0/1 endline column: the outcome exists (for example ``employed``). An outcome counts as
+        observed for a baseline unit interviewed at endline with this column 1 and the outcome
+        not missing.
     lee_tighten_by : tuple of str
         Covariates whose cells tighten the bounds.
     lee_trimming : str
-        ``"quantile"`` (keep y <= Q(1 - p)) or ``"order_statistics"`` (drop floor(p n) rows).
+        ``"quantile"`` (keep y <= Q(1 - p)), ``"order"`` (drop floor(p m) of the m observed
+        values) or ``"fractional"`` (keep exactly a share 1 - p; needed with survey weights).
     lee_draws : int
-        Bootstrap draws for the bounds' confidence interval.
+        (Cluster) bootstrap draws for the bounds' standard errors and intervals (0: none).
     inverse_probability_weights : bool
-        Re-estimate with inverse-probability-of-attrition weights.
+        Re-estimate the primary specification with inverse-probability-of-attrition weights.
     """
 
     instrument: str
@@ -357,13 +386,14 @@ class ComparisonPlan:
     Attributes
     ----------
     estimand : str
-        ``"ATT"`` or ``"ATE"``.
+        ``"ATT"``, ``"ATE"`` or ``"ATC"``.
     trim : tuple of float or str
-        Propensity-score bounds ``(low, high)`` or ``"crump"``.
+        Propensity-score bounds ``(low, high)`` or ``"crump"`` (Crump et al. 2009).
     neighbors : int
-        Matches per treated unit.
+        Matches per focal unit (the treated for the ATT).
     caliper : float or None
-        Caliper on the propensity score (in SDs of its logit), or none.
+        Caliper in standard deviations of the logit of the propensity score (Austin 2011):
+        matching is on the logit, within ``caliper`` times its SD; ``None`` for no caliper.
     replace : bool
         Match with replacement.
     """
@@ -672,10 +702,13 @@ class AnalysisPlan:
             named.append((spec.cluster, f"{table} cluster"))
         if spec.weights:
             named.append((spec.weights, f"{table} weights"))
+        if spec.strata:
+            named.append((spec.strata, f"{table} strata"))
         for attr in ("fixed_effects", "covariates", "categorical_covariates"):
             named.extend((c, f"{table} {attr}") for c in getattr(spec, attr))
-        if any(e in PROPENSITY_ESTIMATORS for e in self.estimators):
-            named.extend((c, f"{table} propensity_covariates") for c in spec.propensity_covariates)
+        if self.uses_propensity(instrument):
+            for attr in ("propensity_covariates", "propensity_categorical"):
+                named.extend((c, f"{table} {attr}") for c in getattr(spec, attr))
         for family in self.families:
             if family.instrument == instrument:
                 named.extend((o, f"[families.{family.name}] outcomes") for o in family.outcomes)
@@ -720,144 +753,31 @@ class AnalysisPlan:
                 f"columns): {listed}",
             )
 
-    def effect_spec_arguments(self, estimator: str, instrument: str) -> dict[str, Any]:
-        """Map the plan to the keyword arguments of the estimation layer's ``EffectSpec``.
-
-        This is the one place where plan options meet the estimation API.
+    def uses_propensity(self, instrument: str) -> bool:
+        """Return whether the plan fits a propensity or response model on this instrument's data.
 
         Parameters
         ----------
-        estimator : str
-            One of the plan's estimators.
         instrument : str
-            An instrument holding outcome families.
+            Instrument name.
 
         Returns
         -------
-        dict
-            ``EffectSpec`` field names to values for every outcome of the instrument.
-
-        Raises
-        ------
-        PlanError
-            The estimator is not in the plan or the instrument holds no family.
-
-        Notes
-        -----
-        Subgroups go with the primary estimator only (heterogeneity is pre-specified for the
-        primary analysis; the DiD takes none). The DiD absorbs unit and round fixed effects,
-        which nest the strata, so it gets no further fixed effects. Inference options are
-        passed only when the method is not ``analytic`` (the estimation layer's default), the
-        propensity options only to IPW, AIPW and matching.
+        bool
+            True when an estimator needs a propensity score (``PROPENSITY_ESTIMATORS``) on an
+            instrument holding outcome families, or the plan re-estimates with attrition
+            weights on this instrument.
         """
-        if estimator not in self.estimators:
-            raise PlanError(
-                self.source, "estimators", None, f"{estimator!r} is not an estimator of the plan"
-            )
-        if instrument not in self.estimated_instruments:
-            raise PlanError(
-                self.source, f"instruments.{instrument}", None, "no outcome family uses it"
-            )
-        spec = self.instrument(instrument)
-        outcomes = self.outcomes(instrument)
-        args: dict[str, Any] = {
-            "outcomes": outcomes,
-            "treatment": self.treatment,
-            "estimator": estimator,
-            "covariates": spec.regressors,
-            "fixed_effects": spec.fixed_effects,
-            "cluster": spec.cluster,
-            "vcov": self.inference.vcov,
-            "weights": spec.weights,
-            "weights_kind": spec.weights_kind,
-            "level": self.level,
-            "family": {o: self.outcome_families[o] for o in outcomes},
-            "name": f"{estimator}:{instrument}",
-        }
-        if estimator == self.primary and estimator != "did":
-            args["subgroups"] = tuple(
-                g.column for g in self.subgroups if g.instrument == instrument
-            )
-        if estimator == "ancova":
-            args["baseline"] = {o: self.baseline_column.format(outcome=o) for o in outcomes}
-            args["missing_baseline"] = self.missing_baseline
-            args["lin"] = self.lin
-        if estimator == "did":
-            args |= {"post": self.post, "unit": spec.key, "period": self.round, "fixed_effects": ()}
-        if estimator in PROPENSITY_ESTIMATORS:
-            c = self.comparison
-            args |= {
-                "propensity_covariates": spec.propensity_covariates,
-                "estimand": c.estimand,
-                "trim": c.trim,
-            }
-            if estimator == "matching":
-                args |= {"neighbors": c.neighbors, "caliper": c.caliper, "replace": c.replace}
-        if self.inference.method != "analytic":
-            args |= {
-                "inference": self.inference.method,
-                "bootstrap_draws": self.inference.bootstrap_draws,
-                "bootstrap_weights": self.inference.bootstrap_weights,
-                "seed": self.seed,
-            }
-        return args
-
-    def effect_specs(
-        self, spec_type: type, *, estimators: Iterable[str] | None = None
-    ) -> tuple[Any, ...]:
-        """Build the specifications for ``estimate_effects``.
-
-        Parameters
-        ----------
-        spec_type : type
-            The estimation layer's ``EffectSpec`` dataclass (passed in because the plan imports
-            nothing of the package).
-        estimators : iterable of str, optional
-            Estimators to build; every estimator of the plan by default.
-
-        Returns
-        -------
-        tuple
-            One ``spec_type`` instance per instrument with outcome families and estimator.
-
-        Raises
-        ------
-        PlanError
-            The plan asks for an option ``spec_type`` has no field for (nothing is dropped
-            silently), or names an estimator the spec type refuses.
-        """
-        fields = {f.name for f in dataclasses.fields(spec_type)}
-        specs = []
-        for instrument in self.estimated_instruments:
-            for estimator in self.estimators if estimators is None else tuple(estimators):
-                args = self.effect_spec_arguments(estimator, instrument)
-                unknown = sorted(set(args) - fields)
-                if unknown:
-                    table, key = (
-                        ("inference", "method")
-                        if "inference" in unknown
-                        else (
-                            "estimators",
-                            "primary" if estimator == self.primary else "robustness",
-                        )
-                    )
-                    raise PlanError(
-                        self.source,
-                        table,
-                        key,
-                        f"{spec_type.__name__} has no field for {unknown}: this version of the "
-                        f"estimation layer cannot run {estimator!r} with the plan's options",
-                    )
-                try:
-                    specs.append(spec_type(**args))
-                except (TypeError, ValueError) as exc:
-                    raise PlanError(
-                        self.source,
-                        "estimators",
-                        None,
-                        f"{spec_type.__name__} refused {estimator!r} for {instrument!r}: {exc}",
-                    ) from exc
-        return tuple(specs)
+        estimated = instrument in self.estimated_instruments and any(
+            e in PROPENSITY_ESTIMATORS for e in self.estimators
+        )
+        attrition = self.attrition
+        reweighted = (
+            attrition is not None
+            and attrition.instrument == instrument
+            and attrition.inverse_probability_weights
+        )
+        return estimated or reweighted
 
 
 def _deep_freeze(value: Any) -> Any:
@@ -1153,6 +1073,14 @@ def _read_body(
     )
     inference_table.finish()
 
+    if inference.method == "randomization" and subgroups:
+        raise inference_table.error(
+            "method",
+            "randomization inference re-assigns the treatment, so it is not defined for the "
+            "subgroup contrasts (interactions of the treatment) of [subgroups]; use 'auto' (which "
+            "reports randomization inference where it is available and clusters are very few) "
+            "or 'wild'",
+        )
     attrition = _read_attrition(root, names, seen)
     comparison = _read_comparison(root)
 
@@ -1239,12 +1167,18 @@ def _read_instrument(table: _Table) -> InstrumentPlan:
         covariates=table.texts("covariates"),
         categorical_covariates=table.texts("categorical_covariates"),
         propensity_covariates=table.texts("propensity_covariates"),
+        propensity_categorical=table.texts("propensity_categorical"),
+        strata=table.text("strata", None),
         weights=table.text("weights", None),
         weights_kind=table.text("weights_kind", "analytic", WEIGHTS_KINDS),
     )
-    both = sorted(set(instrument.covariates) & set(instrument.categorical_covariates))
-    if both:
-        raise table.error("categorical_covariates", f"also listed in covariates: {both}")
+    for numeric, categorical in [
+        ("covariates", "categorical_covariates"),
+        ("propensity_covariates", "propensity_categorical"),
+    ]:
+        both = sorted(set(getattr(instrument, numeric)) & set(getattr(instrument, categorical)))
+        if both:
+            raise table.error(categorical, f"also listed in {numeric}: {both}")
     table.finish()
     return instrument
 
@@ -1303,12 +1237,18 @@ def _read_attrition(
         lee_observed=table.text("lee_observed"),
         lee_tighten_by=table.texts("lee_tighten_by"),
         lee_trimming=table.text("lee_trimming", "quantile", LEE_TRIMMING),
-        lee_draws=table.integer("lee_draws", 999, minimum=1),
+        lee_draws=table.integer("lee_draws", 999, minimum=0),
         inverse_probability_weights=table.flag("inverse_probability_weights", True),
     )
     stray = [o for o in plan.lee_outcomes if o not in families]
     if stray:
         raise table.error("lee_outcomes", f"not outcomes of any family: {stray}")
+    if names[plan.instrument].weights is not None and plan.lee_trimming != "fractional":
+        raise table.error(
+            "lee_trimming",
+            f"[instruments.{plan.instrument}] has survey weights, which Lee bounds trim only by "
+            f"the 'fractional' rule; got {plan.lee_trimming!r}",
+        )
     table.finish()
     return plan
 

@@ -163,3 +163,19 @@ def test_joint_orthogonality_indicator_rule(baseline):
     )
     wald = ref.wald_test("age = wage = wage_missing = 0", use_f=True, scalar=True)
     assert row["f_statistic"] == pytest.approx(float(wald.statistic), rel=1e-8)
+
+
+def test_variable_nested_in_the_fixed_effects_has_no_test(baseline):
+    # A variable constant within each stratum has no within-stratum difference: by hand the
+    # coefficient and its SE are 0 (the residuals are 0), so there is no p-value to report
+    # (it used to raise ZeroDivisionError).
+    data = baseline.assign(stratum_code=baseline["strata"].astype(float))
+    table = balance_table(
+        data, "treat", ["stratum_code", "age"], fixed_effects=["strata"], cluster="firm"
+    )
+    row = table.loc[(table["variable"] == "stratum_code") & ~table["is_control"]].iloc[0]
+    assert row["difference"] == pytest.approx(0.0, abs=1e-12)
+    assert row["std_error"] == 0.0
+    assert np.isnan(row["pvalue"])
+    age = table.loc[(table["variable"] == "age") & ~table["is_control"]].iloc[0]
+    assert 0 < age["pvalue"] < 1

@@ -1,15 +1,19 @@
-"""The analysis plan: parsing, every validation error, deviations, hashes and EffectSpecs."""
+"""The analysis plan: parsing, every validation error, deviations, hashes, and its vocabulary.
+
+How the plan drives the estimation layer is tested with the pipeline (tests/unit/test_pipeline.py).
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import pathlib
 
-import numpy as np
-import pandas as pd
 import pytest
 
-from evaluation.estimation import EffectSpec, ancova, estimate_effects
+from evaluation import plan as plan_module
+from evaluation.estimation import attrition, bootstrap, covariance, effects, inference, propensity
+from evaluation.estimation._design import WEIGHTS_KINDS
+from evaluation.estimation.multiple_testing import ADJUSTMENT_COLUMNS
 from evaluation.plan import AnalysisPlan, PlanError, parse_plan, read_plan
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -95,14 +99,25 @@ def test_committed_plan_is_valid():
         "enterprise",
     ]
     assert plan.primary == "ancova"
-    assert plan.robustness == ("did", "ipw", "aipw", "matching")
+    assert plan.robustness == (
+        "did",
+        "ipw",
+        "aipw",
+        "matching",
+        "weighted_ancova",
+        "weighted_did",
+    )
     assert [g.name for g in plan.subgroups] == ["sex", "hukou", "disability", "city"]
     assert plan.results_framework_path == ROOT / "analysis" / "results_framework.toml"
     assert plan.estimated_instruments == ("apprentice", "enterprise")
     assert plan.disclosure.threshold == 5
     assert plan.inference.method == "auto"
     assert plan.attrition is not None
+    assert plan.attrition.response == "interviewed"
     assert set(plan.attrition.lee_outcomes) <= set(plan.outcomes())
+    apprentice = plan.instrument("apprentice")
+    assert apprentice.strata == "stratum"
+    assert apprentice.propensity_terms[-2:] == ("C(edu_level)", "C(meta_city)")
     assert plan.indicators["wage"]["bracket_method"] == "midpoint"
     assert plan.folder == ROOT / "analysis"
 
@@ -412,115 +427,85 @@ def test_validate_columns_lists_every_missing_column_and_where():
     assert "'wage_month' (named in [families.employability] outcomes)" in message
 
 
-@pytest.fixture(scope="module")
-def apprentices() -> pd.DataFrame:
-    """Seeded endline frame: 300 apprentices in 30 enterprises, treatment by enterprise."""
-    rng = np.random.default_rng(3)
-    n, g = 300, 30
-    firm = rng.integers(0, g, size=n)
-    treatment = (firm % 2).astype(float)
-    sex = rng.integers(1, 3, size=n)
-    frame = pd.DataFrame(
-        {
-            "resp_id": [f"TJ{f:03d}{i:03d}" for i, f in enumerate(firm)],
-            "enterprise_id": [f"TJ{f:03d}" for f in firm],
-            "stratum": firm % 3,
-            "treatment": treatment,
-            "dem_age": rng.normal(24, 3, size=n),
-            "dem_sex": sex,
-        }
-    )
-    for outcome, scale in [("employed", 0.3), ("wage_month", 500.0), ("core_skills_index", 1.0)]:
-        base = rng.normal(size=n) * scale
-        frame[f"{outcome}_baseline"] = base
-        frame[outcome] = 0.2 * scale * treatment + 0.5 * base + rng.normal(size=n) * scale
-    return frame
-
-
-def test_effect_specs_run_through_estimate_effects(apprentices):
-    plan = parse_plan(BASE)
-    specs = plan.effect_specs(EffectSpec, estimators=["ancova"])
-    (spec,) = specs
-    assert spec.name == "ancova:apprentice"
-    assert spec.subgroups == ("dem_sex",)
-    assert spec.baseline["wage_month"] == "wage_month_baseline"
-    results = estimate_effects(apprentices, spec).to_frame()
-    full = results.loc[results["subgroup"].isna()].set_index("outcome")
-    # Independent route: the same model called directly through ancova().
-    direct = ancova(
-        apprentices,
-        "wage_month",
-        "treatment",
-        "wage_month_baseline",
-        covariates=["dem_age", "C(dem_sex)"],
-        fixed_effects=["stratum"],
-        cluster="enterprise_id",
-        vcov="CR1",
-    )
-    assert full.loc["wage_month", "effect"] == pytest.approx(direct.effect, rel=1e-12)
-    assert full.loc["wage_month", "std_error"] == pytest.approx(direct.std_error, rel=1e-12)
-    assert full.loc["core_skills_index", "family"] == "skills"
-    assert full.loc["employed", "specification"] == "ancova:apprentice"
-    assert set(results["subgroup"].dropna()) >= {"dem_sex=1", "dem_sex=2"}
-
-
-def test_did_spec_arguments():
-    plan = parse_plan(BASE)
-    args = plan.effect_spec_arguments("did", "apprentice")
-    assert (args["post"], args["unit"], args["period"]) == ("post", "resp_id", "round")
-    assert args["fixed_effects"] == ()
-    assert "subgroups" not in args
-    assert "baseline" not in args
-    assert EffectSpec(**args).estimator == "did"
-
-
-def test_spec_type_without_a_field_for_the_plans_option():
-    # The inference option is never dropped silently: a spec type without the field is refused.
-    @dataclasses.dataclass(frozen=True)
-    class OldSpec:
-        outcomes: tuple
-        treatment: str
-        estimator: str = "ancova"
-        covariates: tuple = ()
-        fixed_effects: tuple = ()
-        cluster: str | None = None
-        subgroups: tuple = ()
-        vcov: str = "CR1"
-        weights: str | None = None
-        weights_kind: str = "analytic"
-        baseline: dict = dataclasses.field(default_factory=dict)
-        missing_baseline: str = "indicator"
-        lin: bool = False
-        level: float = 0.95
-        family: dict = dataclasses.field(default_factory=dict)
-        name: str | None = None
-
-    plan = parse_plan(edit('method = "analytic"', 'method = "auto"'))
-    with pytest.raises(PlanError, match=r"\[inference\] method: OldSpec has no field for"):
-        plan.effect_specs(OldSpec, estimators=["ancova"])
-    assert len(parse_plan(BASE).effect_specs(OldSpec, estimators=["ancova"])) == 1
-
-
-def test_propensity_estimator_options_reach_the_spec_or_fail_loudly():
-    plan = parse_plan(edit('robustness = ["did"]', 'robustness = ["matching"]'))
-    args = plan.effect_spec_arguments("matching", "apprentice")
-    assert (args["estimand"], args["trim"], args["neighbors"]) == ("ATT", (0.1, 0.9), 1)
-    fields = {f.name for f in dataclasses.fields(EffectSpec)}
-    if "propensity_covariates" not in fields:
-        with pytest.raises(PlanError, match=r"\[estimators\] robustness: EffectSpec has no field"):
-            plan.effect_specs(EffectSpec, estimators=["matching"])
-
-
-def test_effect_spec_arguments_unknown_estimator():
-    with pytest.raises(PlanError, match="'ipw' is not an estimator of the plan"):
-        parse_plan(BASE).effect_spec_arguments("ipw", "apprentice")
-
-
 def test_committed_plan_names_registered_indicators():
-    # Runs once the indicators stage is in the tree: every outcome and derived subgroup of the
-    # committed plan must be an indicator it constructs.
+    # Every outcome, derived subgroup and attrition column of the committed plan must be an
+    # indicator the indicators stage constructs.
     registry = pytest.importorskip("evaluation.indicators.registry").REGISTRY
     plan = read_plan(ROOT / "analysis" / "plan.toml")
     assert set(plan.outcomes()) - set(registry) == set()
     derived = {g.column for g in plan.subgroups} - {"meta_city"}
     assert derived - set(registry) == set()
+    a = plan.attrition
+    assert {a.response, a.lee_observed, *a.lee_tighten_by} - set(registry) == set()
+
+
+# --- the plan's vocabulary is the estimation layer's ---------------------------------------
+
+
+def test_vocabulary_is_the_estimation_layers():
+    # Each choice the plan accepts is the estimation layer's own name for it: a plan value that
+    # validates is one the estimation layer takes.
+    assert set(plan_module.INFERENCE_METHODS) == set(inference.INFERENCE_METHODS)
+    assert set(plan_module.VCOVS) == set(covariance.VCOV_TYPES)
+    assert set(plan_module.BOOTSTRAP_WEIGHTS) == set(bootstrap.WEIGHT_TYPES)
+    assert set(plan_module.ADJUSTMENTS) == {*ADJUSTMENT_COLUMNS, "none"}
+    assert set(plan_module.MISSING_BASELINE) == set(effects.MISSING_BASELINE)
+    assert set(plan_module.LEE_TRIMMING) == set(attrition.TRIMMING)
+    assert set(plan_module.ESTIMANDS) == set(propensity.ESTIMANDS)
+    assert set(plan_module.WEIGHTS_KINDS) == set(WEIGHTS_KINDS)
+
+
+def test_propensity_terms_and_strata_are_required_columns():
+    text = edit(
+        'categorical_covariates = ["dem_sex"]',
+        'categorical_covariates = ["dem_sex"]\nstrata = "stratum"\n'
+        'propensity_covariates = ["dem_age"]\npropensity_categorical = ["meta_city"]',
+    )
+    plan = parse_plan(edit('robustness = ["did"]', 'robustness = ["matching"]', text))
+    spec = plan.instrument("apprentice")
+    assert spec.propensity_terms == ("dem_age", "C(meta_city)")
+    named = dict(plan.required_columns("apprentice"))
+    assert named["stratum"] == "[instruments.apprentice] fixed_effects"
+    assert named["meta_city"] == "[instruments.apprentice] propensity_categorical"
+    # Without a propensity estimator (or attrition weights) the score's columns are not needed.
+    assert "meta_city" not in dict(parse_plan(text).required_columns("apprentice"))
+
+
+def test_propensity_covariate_listed_twice():
+    text = edit(
+        'categorical_covariates = ["dem_sex"]',
+        'categorical_covariates = ["dem_sex"]\npropensity_covariates = ["dem_age"]\n'
+        'propensity_categorical = ["dem_age"]',
+    )
+    fails(text, "propensity_categorical: also listed in propensity_covariates: ['dem_age']")
+
+
+def test_randomization_inference_with_subgroups():
+    fails(
+        edit('method = "analytic"', 'method = "randomization"'),
+        "[inference] method",
+        "not defined for the subgroup contrasts",
+    )
+    no_subgroups = BASE.replace(
+        '[subgroups.sex]\ncolumn = "dem_sex"\ninstrument = "apprentice"\n', ""
+    )
+    plan = parse_plan(edit('method = "analytic"', 'method = "randomization"', no_subgroups))
+    assert plan.inference.method == "randomization"
+
+
+def test_survey_weights_need_fractional_lee_trimming():
+    text = edit('cluster = "enterprise_id"', 'cluster = "enterprise_id"\nweights = "w"') + (
+        '\n[attrition]\ninstrument = "apprentice"\nresponse = "interviewed"\n'
+        'lee_outcomes = ["wage_month"]\nlee_observed = "employed"\n'
+    )
+    fails(text, "[attrition] lee_trimming", "'fractional'")
+    plan = parse_plan(text + 'lee_trimming = "fractional"\n')
+    assert plan.attrition.lee_trimming == "fractional"
+
+
+def test_new_estimators_are_accepted():
+    text = edit('robustness = ["did"]', 'robustness = ["weighted_ancova", "weighted_did"]')
+    plan = parse_plan(text)
+    assert plan.estimators == ("ancova", "weighted_ancova", "weighted_did")
+    assert plan.uses_propensity("apprentice")
+    assert not parse_plan(BASE).uses_propensity("apprentice")

@@ -163,3 +163,21 @@ def test_simulation_reports_failures():
         out = simulate_power(lambda rng: pd.DataFrame({"a": [1]}), flaky, n_sims=10, seed=0)
     assert out.loc[0, "power"] == 1.0
     assert out.loc[0, "n_failed"] == 5
+
+
+def test_ex_post_mde_with_one_unit_per_cluster():
+    # Enterprise-level analysis: the enterprise is both the unit and the cluster. The ICC is
+    # not defined (it used to raise); by hand, the analytic MDE with n = 1 is
+    # (t_{J-2, 0.975} + t_{J-2, 0.8}) sigma sqrt(1 / (P (1 - P) J)), whatever the ICC.
+    rng = np.random.default_rng(8)
+    j = 30
+    df = pd.DataFrame({"g": np.arange(j), "t": (np.arange(j) % 2).astype(float)})
+    df["y"] = 0.5 * df["t"] + rng.normal(size=j)
+    row = ex_post_mde(df, "y", "t", cluster="g", vcov="HC1").iloc[0]
+    assert np.isnan(row["icc"])
+    assert row["n_clusters"] == j
+    m = stats.t.ppf(0.975, j - 2) + stats.t.ppf(0.8, j - 2)
+    sigma = df["y"].std(ddof=1)
+    assert row["mde_analytic"] == pytest.approx(m * sigma * np.sqrt(1 / (0.25 * j)), rel=1e-12)
+    est = estimate_effect(df, "y", "t", cluster="g", vcov="HC1")
+    assert row["std_error"] == est.std_error

@@ -274,7 +274,8 @@ def _difference(
     if pvalues:
         out |= {
             "std_error": se,
-            "pvalue": float(2 * stats.t.sf(abs(estimate / se), df)),
+            # A variable constant within the fixed effects has no difference to test (se 0).
+            "pvalue": float(2 * stats.t.sf(abs(estimate / se), df)) if se > 0 else math.nan,
             "df": df,
             "vcov": vcov,
         }

@@ -541,6 +541,7 @@ def ex_post_mde(
         (outcome units), ``mde_sd`` (control-group SD units), the estimated ``icc``,
         ``n_clusters``, ``mean_cluster_size``, ``cv_cluster_size`` and the analytic MDE from
         :func:`clustered_mde` at the realised ``J``, mean size, cv and ICC (no covariates).
+        With one unit per cluster the ICC is ``nan`` (not defined; the design effect is 1).
 
     Notes
     -----
@@ -554,13 +555,15 @@ def ex_post_mde(
     sample = data.loc[estimate.fit.design.index]
     control = sample.loc[sample[treatment] == 0, outcome]
     sizes = sample.groupby(cluster).size().to_numpy(float)
-    icc = estimate_icc(sample, outcome, cluster)
+    # Clusters of one unit (assignment and analysis at the same level): the ICC is not
+    # defined and the design effect is 1 whatever it is, so the analytic MDE takes 0.
+    icc = math.nan if sizes.max() == 1 else estimate_icc(sample, outcome, cluster)
     cv = float(sizes.std(ddof=0) / sizes.mean())
     treated_share = float(sample.groupby(cluster)[treatment].max().mean())
     analytic = clustered_mde(
         len(sizes),
         sizes.mean(),
-        icc,
+        0.0 if math.isnan(icc) else icc,
         cv=cv,
         alpha=alpha,
         power=power,

@@ -26,7 +26,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from evaluation.estimation import EffectEstimate, EffectEstimates
+from evaluation.estimation import EffectEstimate, EffectEstimates, LeeBounds
+from evaluation.estimation.multiple_testing import ADJUSTMENT_COLUMNS
 from evaluation.reporting.text import (
     LANGUAGES,
     arm_label,
@@ -39,6 +40,7 @@ from evaluation.reporting.text import (
 )
 
 __all__ = [
+    "ACROSS_SUFFIX",
     "ADJUSTMENT_LABELS",
     "ESTIMATOR_LABELS",
     "Column",
@@ -60,25 +62,40 @@ __all__ = [
 #: A cell of a table's frame: (row position, frame column).
 Cell = tuple[int, str]
 
-#: Display names of the estimators in ``EffectEstimate.estimator``.
+#: Display names of the estimators, keyed by the ``EffectEstimate.estimator`` labels the
+#: estimation layer and :mod:`evaluation.pipeline` give them.
 ESTIMATOR_LABELS = {
     "ancova": "ANCOVA",
     "ancova-lin": "ANCOVA (Lin)",
+    "ancova-weighted": "ANCOVA, propensity-weighted",
+    "ancova-ipaw": "ANCOVA, attrition-weighted",
     "did": "DiD",
-    "ipw": "IPW",
+    "did-ipaw": "DiD, attrition-weighted",
+    "did-ipw": "IPW DiD (Abadie)",
+    "ipw-hajek": "IPW (Hajek)",
+    "ipw-ht": "IPW (Horvitz-Thompson)",
     "aipw": "AIPW",
     "matching": "Matching",
     "ols": "OLS",
-    "lin": "OLS (Lin)",
+    "ols-lin": "OLS (Lin)",
+    "subgroup": "Subgroup effect",
+    "difference": "Subgroup difference",
 }
-#: Display names of multiple-testing adjustments (columns of ``EffectEstimates.to_frame()``).
-ADJUSTMENT_LABELS = {
+#: Suffix of an adjustment computed across every primary outcome (one family of all of them).
+ACROSS_SUFFIX = "_across"
+_METHOD_LABELS = {
     "anderson": "Sharpened q (Anderson)",
-    "anderson_q": "Sharpened q (Anderson)",
     "romano_wolf": "Romano-Wolf p",
     "holm": "Holm p",
     "bonferroni": "Bonferroni p",
     "bh": "BH q",
+}
+#: Display names of the multiple-testing columns of ``EffectEstimates.to_frame()`` (the names
+#: ``EffectEstimates.adjust`` gives them), within families and across them.
+ADJUSTMENT_LABELS = {
+    column + suffix: _METHOD_LABELS[method] + label
+    for method, column in ADJUSTMENT_COLUMNS.items()
+    for suffix, label in (("", ""), (ACROSS_SUFFIX, ", all families"))
 }
 KINDS = ("text", "count", "number", "se", "pvalue", "percent", "interval")
 
@@ -814,9 +831,12 @@ def attrition_table(
 
 
 def _adjustment_columns(frame: pd.DataFrame, estimates: EffectEstimates | pd.DataFrame) -> list:
+    """Multiple-testing columns with a value in ``frame`` (never ``pvalue_cr1`` and the like)."""
     if isinstance(estimates, EffectEstimates):
-        return [a for a in estimates.adjustments if a in frame.columns]
-    return [c for c in frame.columns if c in ADJUSTMENT_LABELS or c.startswith("pvalue_")]
+        named = list(estimates.adjustments)
+    else:
+        named = [c for c in frame.columns if c in ADJUSTMENT_LABELS]
+    return [c for c in named if c in frame.columns and frame[c].notna().any()]
 
 
 def effects_table(
@@ -869,7 +889,6 @@ def effects_table(
     Every statistic of a row depends on the row's N (a row with a small N is suppressed).
     """
     frame = _frame_of(estimates)
-    adjustments = _adjustment_columns(frame, estimates)
     rows = frame.loc[frame["subgroup"].isna()] if "subgroup" in frame else frame
     if estimator is None and len(rows):
         estimator = str(rows["estimator"].iloc[0])
@@ -879,6 +898,7 @@ def effects_table(
     if rows.empty:
         msg = f"effects_table: no full-sample {estimator!r} estimates (family {family!r})"
         raise ValueError(msg)
+    adjustments = _adjustment_columns(rows, estimates)
     group = text("ci", language)
     columns = [
         Column("label", text("outcome", language), "text"),
@@ -914,7 +934,10 @@ def effects_table(
     ]
     if adjustments:
         described = ", ".join(ADJUSTMENT_LABELS.get(a, a) for a in adjustments)
-        notes.append(f"Adjusted for multiple testing: {described} (families as in the plan).")
+        notes.append(
+            f"Adjusted for multiple testing: {described} (within the families of the plan, and "
+            "across all of them where said)."
+        )
     if family is not None:
         fam_label = (families or {}).get(family, family)
         title = text("title_effects", language, family=fam_label)
@@ -985,6 +1008,7 @@ def heterogeneity_table(
         msg = "heterogeneity_table: no subgroup estimates (estimator 'subgroup'/'difference')"
         raise ValueError(msg)
     has_joint = "joint_pvalue" in rows.columns
+    adjustments = _adjustment_columns(rows, estimates)
     columns = [
         Column("subgroup_label", text("subgroup", language), "text"),
         Column("control_mean", text("control_mean", language)),
@@ -992,13 +1016,14 @@ def heterogeneity_table(
         Column("std_error", text("se", language), "se"),
         Column("pvalue", text("pvalue", language), "pvalue"),
     ]
+    columns += [Column(a, ADJUSTMENT_LABELS.get(a, a), "pvalue") for a in adjustments]
     if has_joint:
         columns.append(Column("joint_pvalue", "Joint p", "pvalue"))
     columns.append(Column("nobs", text("n", language), "count"))
     if rows["n_clusters"].notna().any():
         columns.append(Column("n_clusters", text("clusters", language), "count"))
     b = _Builder(source, language)
-    stats_columns = ["control_mean", "effect", "std_error", "pvalue"]
+    stats_columns = ["control_mean", "effect", "std_error", "pvalue", *adjustments]
     spec = rows["specification"] if "specification" in rows else pd.Series(None, index=rows.index)
     keys = list(dict.fromkeys(zip(rows["outcome"], spec.fillna(""), strict=True)))
     for outcome, specification in keys:
@@ -1045,6 +1070,12 @@ def heterogeneity_table(
         ),
         estimates_note(rows, language),
     ]
+    if adjustments:
+        described = ", ".join(ADJUSTMENT_LABELS.get(a, a) for a in adjustments)
+        notes.append(
+            f"Differences adjusted for multiple testing: {described} (families of contrasts "
+            "as the plan defines them)."
+        )
     return b.table(
         columns,
         name=name,
@@ -1139,7 +1170,7 @@ def robustness_table(
 
 
 def lee_bounds_table(
-    bounds: pd.DataFrame,
+    bounds: Sequence[LeeBounds] | pd.DataFrame,
     *,
     source: str,
     labels: Mapping[str, str] | None = None,
@@ -1150,10 +1181,11 @@ def lee_bounds_table(
 
     Parameters
     ----------
-    bounds : pandas.DataFrame
-        One row per outcome with ``outcome``, ``lower_bound``, ``upper_bound``,
-        ``trimming_share`` and ``nobs``; optionally ``ci_lower``/``ci_upper`` (the
-        Imbens-Manski interval), ``n_clusters``, ``trimming`` (the convention) and
+    bounds : sequence of LeeBounds or pandas.DataFrame
+        Results of :func:`evaluation.estimation.lee_bounds` (or ``lee_bounds_table``), or the
+        rows of their ``to_frame()``: ``outcome``, ``lower``, ``upper``, ``trimming_share`` and
+        ``nobs``; optionally ``im_lower``/``im_upper`` (the Imbens-Manski interval for the
+        effect), ``level``, ``n_clusters``, ``n_boot``, ``trimming`` (the convention) and
         ``tightened_by``.
     source : str
         Data source for the note.
@@ -1167,27 +1199,31 @@ def lee_bounds_table(
     Returns
     -------
     Table
-        One row per outcome: bounds, interval, trimmed share, N and clusters.
+        One row per outcome: bounds, Imbens-Manski interval, trimmed share, N and clusters.
 
     Notes
     -----
     The trimmed share is p = (q_high - q_low) / q_high for the observation rates q of the two
-    arms (METHODS.md 2.8). All cells depend on the row's N.
+    arms (METHODS.md 2.8). All cells depend on the row's N. The interval shown is the
+    Imbens-Manski interval, which covers the effect; the interval for the identified set
+    (``ci_lower``/``ci_upper`` of :class:`~evaluation.estimation.LeeBounds`) is not shown.
     """
-    required = ["outcome", "lower_bound", "upper_bound", "trimming_share", "nobs"]
+    if not isinstance(bounds, pd.DataFrame):
+        bounds = pd.concat([b.to_frame() for b in bounds], ignore_index=True)
+    required = ["outcome", "lower", "upper", "trimming_share", "nobs"]
     _check_columns(bounds, required, "lee_bounds_table")
     columns = [
         Column("label", text("outcome", language), "text"),
-        Column("lower_bound", text("lower_bound", language)),
-        Column("upper_bound", text("upper_bound", language)),
-        Column("ci", text("ci", language), "interval", sources=("ci_lower", "ci_upper")),
+        Column("lower", text("lower_bound", language)),
+        Column("upper", text("upper_bound", language)),
+        Column("ci", text("ci", language), "interval", sources=("im_lower", "im_upper")),
         Column("trimming_share", text("trimming_share", language) + " (%)", "percent"),
         Column("nobs", text("n", language), "count"),
     ]
-    if "n_clusters" in bounds.columns:
+    if "n_clusters" in bounds.columns and bounds["n_clusters"].notna().any():
         columns.append(Column("n_clusters", text("clusters", language), "count"))
     b = _Builder(source, language)
-    keep = ["lower_bound", "upper_bound", "ci_lower", "ci_upper", "trimming_share"]
+    keep = ["lower", "upper", "im_lower", "im_upper", "trimming_share"]
     for _, row in bounds.iterrows():
         r = b.row(
             outcome=row["outcome"],
@@ -1207,10 +1243,14 @@ def lee_bounds_table(
     notes.extend(
         f"{extra.replace('_', ' ').capitalize()}: {span(bounds[extra], '{}')}."
         for extra in ("trimming", "tightened_by")
-        if extra in bounds.columns
+        if extra in bounds.columns and bounds[extra].astype(bool).any()
     )
-    if "ci_lower" in bounds.columns:
-        notes.append("Interval: Imbens-Manski 95% confidence interval for the effect.")
+    if "im_lower" in bounds.columns and bounds["im_lower"].notna().any():
+        draws = span(bounds["n_boot"]) if "n_boot" in bounds.columns else "NA"
+        notes.append(
+            "Interval: Imbens-Manski confidence interval for the effect, from bootstrap standard "
+            f"errors of the bounds ({draws} draws, resampling clusters where clustered)."
+        )
     notes.append(estimates_note(bounds, language))
     return b.table(
         columns,

@@ -17,6 +17,7 @@ from evaluation.estimation import (
     did_table,
     estimate_effects,
     joint_orthogonality_test,
+    lee_bounds,
 )
 from evaluation.reporting import gate, render, tables
 from evaluation.reporting.tables import Column, Table
@@ -150,7 +151,8 @@ def test_effects_table_with_adjustments(survey):
     results = estimate_effects(survey, spec())
     pvalues = [e.pvalue for e in results]
     holm = multipletests(pvalues, method="holm")[1]  # statsmodels as the independent source
-    adjusted = EffectEstimates(results.estimates, {"holm": tuple(holm)})
+    # Both outcomes in one family (they share the specification); the column is adjust()'s own.
+    adjusted = results.adjust("holm", by="specification")
     table = tables.effects_table(
         adjusted, source="s", families={"employability": "Employability"}, labels={"wage": "Wage"}
     )
@@ -158,8 +160,11 @@ def test_effects_table_with_adjustments(survey):
     expected = results.to_frame().set_index("outcome")
     for column in ("effect", "std_error", "ci_lower", "ci_upper", "pvalue", "control_mean"):
         assert frame.loc["wage", column] == expected.loc["wage", column]
-    assert list(frame["holm"]) == pytest.approx(list(holm))
-    assert [c.label for c in table.columns if c.key == "holm"] == ["Holm p"]
+    assert list(frame["pvalue_holm"]) == pytest.approx(list(holm))
+    assert [c.label for c in table.columns if c.key == "pvalue_holm"] == ["Holm p"]
+    # A frame (to_frame()) shows the same column, and never the auto-inference extras.
+    from_frame = tables.effects_table(adjusted.to_frame().assign(pvalue_cr1=0.5), source="s")
+    assert [c.key for c in from_frame.columns if c.kind == "pvalue"] == ["pvalue", "pvalue_holm"]
     assert list(frame["label"]) == ["employed", "Wage"]
     assert list(frame["family_label"]) == ["Employability", "job_quality"]
     assert table.row_group == "family_label"
@@ -248,24 +253,49 @@ def test_did_table_ieddtab_layout(panel):
 
 
 def test_lee_bounds_table():
+    # The columns are those of LeeBounds.to_frame(); the numbers are METHODS 4.8 (Job Corps).
     bounds = pd.DataFrame(
         {
             "outcome": ["log_wage_hour"],
-            "lower_bound": [-0.0159],
-            "upper_bound": [0.1001],
-            "ci_lower": [-0.05],
-            "ci_upper": [0.13],
+            "lower": [-0.0159],
+            "upper": [0.1001],
+            "ci_lower": [-0.09],
+            "ci_upper": [0.17],
+            "im_lower": [-0.05],
+            "im_upper": [0.13],
             "trimming_share": [0.0577],
             "nobs": [9145],
+            "n_boot": [999],
             "trimming": ["quantile"],
         }
     )
     published = gate(tables.lee_bounds_table(bounds, source="Job Corps"))
     cells = render.display_rows(published)[0][1]
+    # The interval shown is Imbens-Manski's (for the effect), not the identified set's.
     assert cells == ["log_wage_hour", "-0.016", "0.100", "[-0.050, 0.130]", "5.8", "9,145"]
     assert "Trimming: quantile." in published.notes
+    assert any("Imbens-Manski" in n and "999 draws" in n for n in published.notes)
     with pytest.raises(KeyError, match="missing columns"):
         tables.lee_bounds_table(bounds.drop(columns="nobs"), source="s")
+
+
+def test_lee_bounds_table_reads_the_estimation_result():
+    # Hand case: treated observed 4 of 5 (y = 1, 2, 3, 4), control 2 of 5 (y = 1, 3):
+    # p = (0.8 - 0.4) / 0.8 = 0.5; keep y <= Q(0.5) = 2.5 -> mean 1.5, or y >= 2.5 -> 3.5;
+    # control mean 2: bounds [-0.5, 1.5].
+    data = pd.DataFrame(
+        {
+            "t": [1.0] * 5 + [0.0] * 5,
+            "obs": [1, 1, 1, 1, 0, 1, 1, 0, 0, 0],
+            "y": [1, 2, 3, 4, np.nan, 1, 3, np.nan, np.nan, np.nan],
+        }
+    )
+    result = lee_bounds(data, "y", "t", "obs")
+    table = tables.lee_bounds_table([result], source="hand")
+    row = table.frame.iloc[0]
+    assert (row["lower"], row["upper"], row["trimming_share"]) == (-0.5, 1.5, 0.5)
+    assert row["nobs"] == 10
+    assert table.frame.equals(tables.lee_bounds_table(result.to_frame(), source="hand").frame)
 
 
 def test_results_framework_layout():
