@@ -349,7 +349,8 @@ def _meta_issues(meta: pd.DataFrame, where: str) -> list[SourceIssue]:
                 ),
             )
         )
-    versions = Counter(v for v in meta["form_version"].dropna())
+    version = meta["form_version"]
+    versions = Counter(version.fillna("(none)")) if version.notna().any() else Counter()
     if len(versions) > 1:
         listed = ", ".join(f"{v!r}: {c}" for v, c in sorted(versions.items()))
         issues.append(
