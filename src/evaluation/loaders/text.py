@@ -100,8 +100,8 @@ def decode_strict(data: bytes, encoding: str, where: str) -> str:
     ------
     DecodingError
         When the codec is unknown; when the file starts with a UTF-8 byte-order mark but another
-        encoding is declared; or when a byte sequence is invalid (the message gives the line, the
-        offending bytes in hexadecimal and hints at the likely encoding). Decoding is never
+        encoding is declared; or when a byte sequence is invalid (the message gives the line and
+        the first offending byte, never the text around it, and hints at the likely encoding). Decoding is never
         lenient: no ``errors="replace"`` or ``"ignore"``.
     """
     try:
@@ -121,7 +121,7 @@ def decode_strict(data: bytes, encoding: str, where: str) -> str:
     except UnicodeDecodeError as err:
         line = data.count(b"\n", 0, err.start) + 1
         column = err.start - (data.rfind(b"\n", 0, err.start) + 1) + 1
-        bad = data[err.start : min(err.end, err.start + 4)].hex(" ")
+        bad = f"0x{data[err.start]:02x}"  # one byte: never enough to show a character
         hint = ""
         if codec in {"utf-8", "utf-8-sig"}:
             try:
@@ -131,8 +131,8 @@ def decode_strict(data: bytes, encoding: str, where: str) -> str:
             else:
                 hint = "; the whole file decodes as GB18030: was it saved in GBK/GB18030?"
         msg = (
-            f"{where}: line {line}, byte {column}: bytes {bad} are not valid {encoding} "
-            f"(declared in sources.toml){hint}"
+            f"{where}: line {line}, byte {column}: byte {bad} starts a sequence that is not "
+            f"valid {encoding} (declared in sources.toml){hint}"
         )
         raise DecodingError(msg) from None
 
@@ -364,23 +364,27 @@ def _scan_fast(data: bytes, delimiter: int) -> tuple[RecordScan, bool]:
     return scan, balanced
 
 
-def _scan_exact(text: str, delimiter: str, where: str) -> RecordScan:
-    # Python's csv module follows the same quoting rules as pandas' C parser (a quote inside an
-    # unquoted field is literal); slower, used only when the fast scan saw something odd.
+def _scan_exact(text: str, delimiter: str, where: str, *, strict: bool) -> RecordScan | None:
+    # Python's csv module follows pandas' C parser: a quote inside an unquoted field, or text
+    # after a closing quote, is literal (strict=False). The strict pass tells an unterminated
+    # quote (end of data inside a quoted field) from those; it returns None on any other
+    # strictness complaint so that the caller re-scans leniently.
     counts: list[int] = []
     lines: list[int] = []
     blank: list[int] = []
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=strict)
     previous = 0
     while True:
         try:
             row = next(reader)
         except StopIteration:
             break
-        except csv.Error:
+        except csv.Error as err:
+            if "unexpected end of data" not in str(err):
+                return None
             msg = (
-                f"{where}: line {previous + 1}: a quoted field opened here is never closed "
-                "(unterminated quote); the file may be truncated or hand-edited"
+                f"{where}: line {previous + 1}: a quoted field opened in this record is never "
+                "closed (unterminated quote); the file may be truncated or hand-edited"
             )
             raise RowCountError(msg) from None
         start = previous + 1
@@ -430,8 +434,11 @@ def scan_records(data: bytes, text: str, delimiter: str, where: str) -> RecordSc
     :mod:`csv` module, whose rules match pandas' parser, so the verdict is the parser's.
     """
     scan, balanced = _scan_fast(data, ord(delimiter))
-    if balanced and (
-        scan.field_counts.size == 0 or (scan.field_counts == scan.field_counts[0]).all()
-    ):
+    counts = scan.field_counts
+    if balanced and (counts.size == 0 or (counts == counts[0]).all()):
         return scan
-    return _scan_exact(text, delimiter, where)
+    exact = _scan_exact(text, delimiter, where, strict=True)
+    if exact is None:
+        exact = _scan_exact(text, delimiter, where, strict=False)
+    assert exact is not None
+    return exact
