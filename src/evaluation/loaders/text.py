@@ -101,8 +101,8 @@ def decode_strict(data: bytes, encoding: str, where: str) -> str:
     DecodingError
         When the codec is unknown; when the file starts with a UTF-8 byte-order mark but another
         encoding is declared; or when a byte sequence is invalid (the message gives the line and
-        the first offending byte, never the text around it, and hints at the likely encoding). Decoding is never
-        lenient: no ``errors="replace"`` or ``"ignore"``.
+        the first offending byte, never the text around it, and hints at the likely encoding).
+        Decoding is never lenient: no ``errors="replace"`` or ``"ignore"``.
     """
     try:
         codec = codecs.lookup(encoding).name
