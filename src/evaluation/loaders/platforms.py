@@ -297,6 +297,9 @@ def canonical_meta(
             meta[field] = pd.Series(pd.NaT, index=index, dtype="datetime64[ns, UTC]")
             continue
         fmt = source.date_format(field)
+        if values.isna().all():
+            meta[field] = pd.Series(pd.NaT, index=index, dtype="datetime64[ns, UTC]")
+            continue
         if fmt is None and platform == "surveycto":
             msg = (
                 f"{where}: column {chosen[field]!r} ({field}) holds SurveyCTO date text; declare "

@@ -46,6 +46,8 @@ MOJIBAKE_PAIRS = (
     ("cp1252", "gb18030"),
     ("latin-1", "gb18030"),
 )
+# The characters Windows-1252 puts at 0x80-0x9F (five of those bytes are undefined).
+_CP1252_EXTRA = frozenset("€‚ƒ„…†‡ˆ‰Š‹ŒŽ‘’“”•–—˜™š›œžŸ")
 _NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]+")
 _SCIENTIFIC = re.compile(r"[+-]?\d+(?:\.\d+)?[eE][+-]?\d+")
 _LONG_DIGITS = re.compile(r"\d{16,}")
@@ -195,12 +197,17 @@ def mojibake_repair(text: str) -> tuple[str, str, str] | None:
     For each pair in ``MOJIBAKE_PAIRS`` the text is re-encoded with the wrong codec and decoded
     with the right one; it is reported when that round trip succeeds, the result is at least 90%
     common Chinese (:func:`common_hanzi_share`) and the original at most 50%. Genuine Chinese text
-    never qualifies because its share is already above 50%.
+    never qualifies because its share is already above 50%. Text made only of single-byte
+    characters is tried with the single-byte codecs first (Windows-1252, Latin-1).
     """
     share = common_hanzi_share(text)
     if share is None or share > 0.5:
         return None
-    for wrong, right in MOJIBAKE_PAIRS:
+    pairs = MOJIBAKE_PAIRS
+    if all(ord(ch) < 0x100 or ch in _CP1252_EXTRA for ch in text):
+        # only single-byte characters: a single-byte codec misread two-byte text
+        pairs = tuple(sorted(pairs, key=lambda pair: pair[0] not in {"cp1252", "latin-1"}))
+    for wrong, right in pairs:
         try:
             repaired = text.encode(wrong).decode(right)
         except UnicodeError:
