@@ -108,7 +108,10 @@ def test_long_files_linked_by_parent_key(declare):
         "A,40,uuid:a/hh[1]/job,uuid:a,uuid:a/hh[1],uuid:a/hh\n"
         "B,12,uuid:a/hh[2]/job,uuid:a,uuid:a/hh[2],uuid:a/hh\n"
     )
-    job = "job_title,PARENT_KEY,KEY,SET-OF-job\nwelder,uuid:a/hh[1],uuid:a/hh[1]/job[1],uuid:a/hh[1]/job\n"
+    job = (
+        "job_title,PARENT_KEY,KEY,SET-OF-job\n"
+        "welder,uuid:a/hh[1],uuid:a/hh[1]/job[1],uuid:a/hh[1]/job\n"
+    )
     declare("long-hh.csv", hh.encode(), "csv", encoding="utf-8", delimiter=",")
     declare("long-job.csv", job.encode(), "csv", encoding="utf-8", delimiter=",")
     source = declare(
