@@ -16,7 +16,7 @@ Pure functions from parsed tables to the parts of a :class:`~evaluation.loaders.
 from __future__ import annotations
 
 import re
-from collections import Counter
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -76,8 +76,8 @@ class _Where:
 
 
 def _blank_to_na(values: pd.Series) -> pd.Series:
-    text = values.astype("str")
-    return text.mask(text.str.strip() == "")
+    text = values if values.dtype == "str" else values.astype("str")
+    return text.mask(text == "")
 
 
 def parse_times(
@@ -136,6 +136,11 @@ def parse_times(
     text = _blank_to_na(values)
     present = text.notna()
     if fmt == "iso8601":
+        fast = _iso_fast(text)
+        if fast is not None:
+            if fast.dt.tz is not None:
+                return fast.dt.tz_convert("UTC")
+            return _localise(at, fast)
         offset = text.str.contains(_OFFSET, regex=True, na=False)
         parsed = pd.to_datetime(text.where(offset), format="ISO8601", utc=True, errors="coerce")
         naive_values = text.where(present & ~offset)
@@ -149,6 +154,22 @@ def parse_times(
     parsed = pd.to_datetime(text, format=fmt, errors="coerce", utc=aware)
     _refuse(at, parsed.isna() & present, text, f"the declared format {fmt!r}")
     return parsed if aware else _localise(at, parsed)
+
+
+def _iso_fast(text: pd.Series) -> pd.Series | None:
+    # One pass when every value has the same UTC offset (or none has one), the usual case;
+    # mixed offsets, or offsets next to naive values, go through the careful path.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            parsed = pd.to_datetime(text, format="ISO8601", errors="coerce")
+        except (ValueError, TypeError):
+            return None
+    if not pd.api.types.is_datetime64_any_dtype(parsed):
+        return None
+    if parsed.isna().sum() != text.isna().sum():
+        return None
+    return parsed
 
 
 def _refuse(at: _Where, bad: pd.Series, values: pd.Series, expected: str) -> None:
@@ -289,7 +310,10 @@ def canonical_meta(
         instance if instance is not None else pd.Series([pd.NA] * n, index=index, dtype="str")
     )
     meta = pd.DataFrame({"source_row": rows}, index=index)
-    meta["key"] = instance.fillna("row:" + rows.astype(str))
+    missing = instance.isna()
+    meta["key"] = (
+        instance.mask(missing, "row:" + rows[missing].astype(str)) if missing.any() else instance
+    ).astype("str")
     meta["instance_id"] = instance.astype("str")
     for field in ("submitted_at", "start", "end"):
         values = columns[field]
@@ -353,7 +377,7 @@ def _meta_issues(meta: pd.DataFrame, where: str) -> list[SourceIssue]:
             )
         )
     version = meta["form_version"]
-    versions = Counter(version.fillna("(none)")) if version.notna().any() else Counter()
+    versions = version.fillna("(none)").value_counts().to_dict() if version.notna().any() else {}
     if len(versions) > 1:
         listed = ", ".join(f"{v!r}: {c}" for v, c in sorted(versions.items()))
         issues.append(

@@ -74,7 +74,7 @@ TEXT_ID_TYPES = frozenset(
     }
 )
 _EXCEL_SHEET_LIMIT = 31
-_MANGLE_CANDIDATE = r"[+-]?\d+(?:\.\d+)?[eE][+-]?\d+|\d{16,}"
+_MANGLE_CANDIDATE = r"(?:[+-]?\d+(?:\.\d+)?[eE][+-]?\d+|\d{16,})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -338,8 +338,21 @@ def _check_mangled(
         values = frame[name]
         if not pd.api.types.is_string_dtype(values):
             continue
-        candidates = np.flatnonzero(values.str.fullmatch(_MANGLE_CANDIDATE, na=False).to_numpy())
-        reasons = [(i, mangled_reason(str(values.iloc[i]))) for i in candidates]
+        # cheap filters first: 16+ characters, or an exponent letter
+        maybe = (
+            (values.str.len() >= 16)
+            | values.str.contains("E", regex=False)
+            | values.str.contains("e", regex=False)
+        ).to_numpy(dtype=bool, na_value=False)
+        if not maybe.any():
+            continue
+        shortlist = values[maybe]
+        hits = shortlist.str.fullmatch(_MANGLE_CANDIDATE, na=False).to_numpy(dtype=bool)
+        candidates = np.flatnonzero(maybe)[hits]
+        reasons = [
+            (i, mangled_reason(str(v)))
+            for i, v in zip(candidates, shortlist[hits].tolist(), strict=True)
+        ]
         found = [(i, r) for i, r in reasons if r is not None]
         if found:
             listed = ", ".join(f"row {rows[i]} ({r})" for i, r in found[:10])

@@ -22,6 +22,7 @@ import numpy as np
 from evaluation.loaders.errors import DecodingError, RowCountError
 
 __all__ = [
+    "RecordLines",
     "RecordScan",
     "common_hanzi_share",
     "decode_strict",
@@ -29,6 +30,7 @@ __all__ = [
     "mangled_reason",
     "mojibake_repair",
     "normalise_header",
+    "record_lines",
     "resident_id_check_digit",
     "scan_records",
 ]
@@ -36,9 +38,26 @@ __all__ = [
 # Characters that are invisible in a spreadsheet but break name matching.
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"), None)
 _UTF8_BOM = codecs.BOM_UTF8
-_CJK_PUNCT = range(0x3000, 0x3040)
-_FULLWIDTH = range(0xFF00, 0xFFF0)
-_HANZI = range(0x4E00, 0xA000)
+
+
+def _gb2312_hanzi() -> frozenset[str]:
+    # The 6,763 hanzi of GB 2312: rows 0xB0-0xF7, cells 0xA1-0xFE (five cells of row 0xD7 empty).
+    found = set()
+    for row in range(0xB0, 0xF8):
+        for cell in range(0xA1, 0xFF):
+            try:
+                found.add(bytes([row, cell]).decode("gb2312"))
+            except UnicodeDecodeError:
+                continue
+    return frozenset(found)
+
+
+# Common Chinese: GB 2312 hanzi, CJK punctuation (U+3000..U+303F) and full-width forms.
+_COMMON = (
+    _gb2312_hanzi()
+    | frozenset(map(chr, range(0x3000, 0x3040)))
+    | frozenset(map(chr, range(0xFF00, 0xFFF0)))
+)
 # (encoding the text was wrongly decoded with, encoding its bytes really were in)
 MOJIBAKE_PAIRS = (
     ("gb18030", "utf-8"),
@@ -162,18 +181,10 @@ def common_hanzi_share(text: str) -> float | None:
     """
     total = common = 0
     for ch in text:
-        code = ord(ch)
-        if code < 0x80:
+        if ch < "\x80":
             continue
         total += 1
-        if code in _CJK_PUNCT or code in _FULLWIDTH:
-            common += 1
-        elif code in _HANZI:
-            try:
-                ch.encode("gb2312")
-            except UnicodeEncodeError:
-                continue
-            common += 1
+        common += ch in _COMMON
     return common / total if total else None
 
 
@@ -315,6 +326,34 @@ def mangled_reason(value: str) -> str | None:
 
 
 @dataclass(frozen=True, slots=True)
+class RecordLines:
+    """Where the records of a delimited file start (see :func:`record_lines`).
+
+    Attributes
+    ----------
+    lines : numpy.ndarray
+        Physical line number (1-based) where each non-blank record starts, the header first.
+    blank_lines : tuple of int
+        Line numbers of empty lines.
+    ends_with_newline : bool
+        Whether the last record is terminated by a line break.
+    balanced : bool
+        Whether the file holds an even number of quote characters.
+    starts : numpy.ndarray
+        Byte offset of each non-blank record.
+    lengths : numpy.ndarray
+        Byte length of each non-blank record (without its line feed).
+    """
+
+    lines: np.ndarray
+    blank_lines: tuple[int, ...]
+    ends_with_newline: bool
+    balanced: bool
+    starts: np.ndarray
+    lengths: np.ndarray
+
+
+@dataclass(frozen=True, slots=True)
 class RecordScan:
     """The record structure of a delimited text file, found before any parsing.
 
@@ -336,22 +375,40 @@ class RecordScan:
     ends_with_newline: bool
 
 
-def _scan_fast(data: bytes, delimiter: int) -> tuple[RecordScan, bool]:
-    # Vectorised scan: a character is inside quotes when an odd number of quote characters
-    # precede it (doubled quotes toggle twice). Exact for files that quote by RFC 4180; a stray
-    # quote inside an unquoted field breaks the parity, which the caller detects and re-scans.
+def _outside_quotes(arr: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    # A byte is outside quotes when an even number of quote characters precede it (doubled
+    # quotes toggle twice). Exact for files quoted by RFC 4180; a literal quote inside an
+    # unquoted field breaks the parity, which an odd total of quotes reveals.
+    quotes = np.flatnonzero(arr == 0x22)
+    if not quotes.size:
+        return positions
+    return positions[(np.searchsorted(quotes, positions) & 1) == 0]
+
+
+def record_lines(data: bytes) -> RecordLines:
+    """Find where every record of a delimited file starts, without counting its fields.
+
+    Parameters
+    ----------
+    data : bytes
+        The file encoded as UTF-8.
+
+    Returns
+    -------
+    RecordLines
+        The starting line of every non-blank record (the header first), the blank lines, whether
+        the file ends with a line break, and whether its quotes balance.
+
+    Notes
+    -----
+    Vectorised over the bytes: only quote characters and line feeds are looked at. When the
+    quotes do not balance (an unterminated quote, or a literal quote inside an unquoted field),
+    the caller must use :func:`scan_records`, which follows the parser's rules exactly.
+    """
     arr = np.frombuffer(data, dtype=np.uint8)
-    quote = arr == 0x22
     newlines = np.flatnonzero(arr == 0x0A)
-    delims = np.flatnonzero(arr == delimiter)
-    balanced = True
-    if quote.any():
-        inside = (np.cumsum(quote, dtype=np.uint8) & 1).astype(bool)
-        balanced = not inside[-1]
-        record_nl = newlines[~inside[newlines]]
-        delims = delims[~inside[delims]]
-    else:
-        record_nl = newlines
+    record_nl = _outside_quotes(arr, newlines)
+    balanced = np.count_nonzero(arr == 0x22) % 2 == 0
     ends_nl = bool(arr.size) and arr[-1] == 0x0A
     starts = np.concatenate(([0], record_nl + 1))
     ends = np.concatenate((record_nl, [arr.size]))
@@ -360,15 +417,23 @@ def _scan_fast(data: bytes, delimiter: int) -> tuple[RecordScan, bool]:
     lengths = ends - starts
     has_cr = (lengths > 0) & (arr[np.maximum(ends - 1, 0)] == 0x0D)
     blank = (lengths - has_cr) == 0
-    counts = np.bincount(np.searchsorted(record_nl, delims), minlength=starts.size)[: starts.size]
     lines = np.searchsorted(newlines, starts) + 1
-    scan = RecordScan(
-        field_counts=(counts + 1)[~blank],
+    return RecordLines(
         lines=lines[~blank],
         blank_lines=tuple(int(x) for x in lines[blank]),
         ends_with_newline=bool(ends_nl),
+        balanced=balanced,
+        starts=starts[~blank],
+        lengths=lengths[~blank],
     )
-    return scan, balanced
+
+
+def _field_counts(data: bytes, delimiter: int, found: RecordLines) -> np.ndarray:
+    # Fields per non-blank record: delimiters outside quotes, assigned to the record they follow.
+    arr = np.frombuffer(data, dtype=np.uint8)
+    delims = _outside_quotes(arr, np.flatnonzero(arr == delimiter))
+    record = np.searchsorted(found.starts, delims, side="right") - 1
+    return np.bincount(record, minlength=found.starts.size) + 1
 
 
 def _scan_exact(text: str, delimiter: str, where: str, *, strict: bool) -> RecordScan | None:
@@ -436,14 +501,21 @@ def scan_records(data: bytes, text: str, delimiter: str, where: str) -> RecordSc
     Notes
     -----
     Quotes follow RFC 4180 (``"`` doubled inside quoted fields), as ODK Central, KoboToolbox and
-    Excel write them. The fast scan is exact for such files; when it finds an unbalanced quote or
-    a record whose field count differs from the header's, the file is re-scanned with Python's
-    :mod:`csv` module, whose rules match pandas' parser, so the verdict is the parser's.
+    Excel write them. The fast scan is exact for such files; when the quotes do not balance or a
+    record's field count differs from the header's, the file is re-scanned with Python's
+    :mod:`csv` module, whose rules match the parsers', so the verdict is theirs. Lines are
+    counted by line feeds.
     """
-    scan, balanced = _scan_fast(data, ord(delimiter))
-    counts = scan.field_counts
-    if balanced and (counts.size == 0 or (counts == counts[0]).all()):
-        return scan
+    found = record_lines(data)
+    if found.balanced:
+        counts = _field_counts(data, ord(delimiter), found)
+        if counts.size == 0 or (counts == counts[0]).all():
+            return RecordScan(
+                field_counts=counts,
+                lines=found.lines,
+                blank_lines=found.blank_lines,
+                ends_with_newline=found.ends_with_newline,
+            )
     exact = _scan_exact(text, delimiter, where, strict=True)
     if exact is None:
         exact = _scan_exact(text, delimiter, where, strict=False)

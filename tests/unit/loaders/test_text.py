@@ -213,7 +213,7 @@ def test_short_numbers_are_not_mangled(text):
 def test_lone_carriage_return_is_refused_not_lost():
     from evaluation.loaders.errors import RowCountError
 
-    with pytest.raises(RowCountError, match="the parser read 2 data rows but the file has 1"):
+    with pytest.raises(RowCountError, match="refusing rather than guessing"):
         parse_csv(b"c0,c1\n,\r;\n", encoding="utf-8", delimiter=",", where="t.csv", table="main")
 
 
