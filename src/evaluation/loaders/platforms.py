@@ -298,7 +298,6 @@ def canonical_meta(
         columns[field] = _first_present(frame, present)
         if present:
             chosen[field] = present[0]
-    n = len(frame)
     index = frame.index
     instance = columns["instance_id"]
     if instance is not None and chosen.get("instance_id") == "_uuid":
@@ -306,9 +305,7 @@ def canonical_meta(
             instance.isna() | instance.str.startswith("uuid:"), "uuid:" + instance
         )
     rows = pd.Series(source_rows, index=index, dtype="int64")
-    instance = (
-        instance if instance is not None else pd.Series([pd.NA] * n, index=index, dtype="str")
-    )
+    instance = instance if instance is not None else pd.Series(np.nan, index=index, dtype="str")
     meta = pd.DataFrame({"source_row": rows}, index=index)
     missing = instance.isna()
     meta["key"] = (
@@ -350,7 +347,7 @@ def canonical_meta(
         meta[field] = (
             values.astype("str")
             if values is not None
-            else pd.Series([pd.NA] * n, index=index, dtype="str")
+            else pd.Series(np.nan, index=index, dtype="str")
         )
     return meta[list(META_COLUMNS)], _meta_issues(meta, where)
 
@@ -749,7 +746,7 @@ def reshape_wide(
                 piece[q] = (
                     frame[columns[q]].astype("str").to_numpy()
                     if q in columns
-                    else pd.Series(pd.NA, index=piece.index, dtype="str")
+                    else pd.Series(np.nan, index=piece.index, dtype="str")
                 )
             pieces.append(piece[mask])
         if not pieces:

@@ -58,7 +58,7 @@ __all__ = ["LoadedSources", "read_round", "read_sources"]
 
 logger = logging.getLogger("evaluation.loaders")
 
-#: Question types whose answers are identifiers or codes kept as text (checked for mangling).
+#: Question types whose answers may be numeric identifiers kept as text (checked for mangling).
 TEXT_ID_TYPES = frozenset(
     {
         "text",
@@ -68,9 +68,6 @@ TEXT_ID_TYPES = frozenset(
         "phonenumber",
         "simserial",
         "subscriberid",
-        "deviceid",
-        "username",
-        "email",
     }
 )
 _EXCEL_SHEET_LIMIT = 31
