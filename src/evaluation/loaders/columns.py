@@ -668,11 +668,10 @@ def check_label_values(
         labels -= codes
         if not labels:
             continue
-        values = pd.unique(frame[name].dropna())[:1000]
-        for value in values:
+        uniques = frame[name].unique().tolist()  # in order of appearance
+        others = [v for v in uniques if isinstance(v, str) and v not in codes and v != ""]
+        for value in others[:1000]:
             text = str(value)
-            if not text or text in codes:
-                continue
             if q.type == "select_multiple" and all(t in codes for t in text.split()):
                 continue
             if text in labels or (

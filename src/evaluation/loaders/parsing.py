@@ -25,6 +25,7 @@ from evaluation.loaders.errors import DecodingError, HeaderError, RowCountError
 from evaluation.loaders.model import SourceIssue, issue
 from evaluation.loaders.text import (
     RecordScan,
+    all_common,
     common_hanzi_share,
     decode_strict,
     mojibake_repair,
@@ -36,7 +37,7 @@ from evaluation.loaders.text import (
 __all__ = ["TextTable", "cell_text", "check_declared_encoding", "parse_csv", "parse_xlsx"]
 
 _OTHER_DELIMITERS = (",", ";", "\t", "|")
-_SAMPLE = 1 << 18  # characters of text sampled for the mojibake heuristic (start, middle, end)
+_SAMPLE = 1 << 16  # characters of text sampled for the mojibake heuristic (start, middle, end)
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +127,10 @@ def _mojibake_issues(text: str, where: str, table: str) -> list[SourceIssue]:
     hits: list[int] = []
     pairs: dict[tuple[str, str], int] = {}
     for offset, window in windows:
-        for start, run in mojibake_runs(window, limit=300):
+        runs = list(mojibake_runs(window, limit=300))
+        if all_common("".join(run for _, run in runs)):
+            continue  # only common Chinese: nothing can be mojibake
+        for start, run in runs:
             found = mojibake_repair(run)
             if found is not None:
                 hits.append(offset + start)

@@ -306,21 +306,20 @@ def canonical_meta(
         )
     rows = pd.Series(source_rows, index=index, dtype="int64")
     instance = instance if instance is not None else pd.Series(np.nan, index=index, dtype="str")
-    meta = pd.DataFrame({"source_row": rows}, index=index)
     missing = instance.isna()
-    meta["key"] = (
-        instance.mask(missing, "row:" + rows[missing].astype(str)) if missing.any() else instance
-    ).astype("str")
-    meta["instance_id"] = instance.astype("str")
+    key = instance.mask(missing, "row:" + rows[missing].astype(str)) if missing.any() else instance
+    out: dict[str, pd.Series] = {
+        "source_row": rows,
+        "key": key.astype("str"),
+        "instance_id": instance.astype("str"),
+    }
+    no_times = pd.Series(pd.NaT, index=index, dtype="datetime64[ns, UTC]")
     for field in ("submitted_at", "start", "end"):
         values = columns[field]
-        if values is None:
-            meta[field] = pd.Series(pd.NaT, index=index, dtype="datetime64[ns, UTC]")
+        if values is None or values.isna().all():
+            out[field] = no_times
             continue
         fmt = source.date_format(field)
-        if values.isna().all():
-            meta[field] = pd.Series(pd.NaT, index=index, dtype="datetime64[ns, UTC]")
-            continue
         if fmt is None and platform == "surveycto":
             msg = (
                 f"{where}: column {chosen[field]!r} ({field}) holds SurveyCTO date text; declare "
@@ -333,7 +332,7 @@ def canonical_meta(
                 f"date_formats.{field} in sources.toml ('iso8601', 'excel-serial' or strptime)"
             )
             raise SourceFormatError(msg)
-        meta[field] = parse_times(
+        out[field] = parse_times(
             values,
             fmt,
             source.timezone,
@@ -342,14 +341,12 @@ def canonical_meta(
             column=chosen[field],
             rows=source_rows,
         )
+    no_text = pd.Series(np.nan, index=index, dtype="str")
     for field in ("form_version", "device_id", "review_state"):
         values = columns[field]
-        meta[field] = (
-            values.astype("str")
-            if values is not None
-            else pd.Series(np.nan, index=index, dtype="str")
-        )
-    return meta[list(META_COLUMNS)], _meta_issues(meta, where)
+        out[field] = values.astype("str") if values is not None else no_text
+    meta = pd.DataFrame(out, index=index)[list(META_COLUMNS)]
+    return meta, _meta_issues(meta, where)
 
 
 def _meta_issues(meta: pd.DataFrame, where: str) -> list[SourceIssue]:

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from evaluation.instruments.backcheck import backcheck_instrument
 from evaluation.instruments.model import Instrument
@@ -71,7 +73,7 @@ TEXT_ID_TYPES = frozenset(
     }
 )
 _EXCEL_SHEET_LIMIT = 31
-_MANGLE_CANDIDATE = r"(?:[+-]?\d+(?:\.\d+)?[eE][+-]?\d+|\d{16,})"
+_MANGLE_FILTER = r"[eE]|\d{16}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -329,28 +331,35 @@ def _check_platform(
 def _check_mangled(
     frame: pd.DataFrame, cmap: ColumnMap, by_name: Mapping[str, str], rows: np.ndarray, where: str
 ) -> None:
-    for name, kind, question in zip(cmap.names, cmap.kinds, cmap.questions, strict=True):
-        if kind != "question" or by_name.get(question or "") not in TEXT_ID_TYPES:
-            continue
-        values = frame[name]
-        if not pd.api.types.is_string_dtype(values):
-            continue
-        # cheap filters first: 16+ characters, or an exponent letter
-        maybe = (
-            (values.str.len() >= 16)
-            | values.str.contains("E", regex=False)
-            | values.str.contains("e", regex=False)
-        ).to_numpy(dtype=bool, na_value=False)
-        if not maybe.any():
-            continue
-        shortlist = values[maybe]
-        hits = shortlist.str.fullmatch(_MANGLE_CANDIDATE, na=False).to_numpy(dtype=bool)
-        candidates = np.flatnonzero(maybe)[hits]
-        reasons = [
-            (i, mangled_reason(str(v)))
-            for i, v in zip(candidates, shortlist[hits].tolist(), strict=True)
+    columns = [
+        name
+        for name, kind, question in zip(cmap.names, cmap.kinds, cmap.questions, strict=True)
+        if kind == "question"
+        and by_name.get(question or "") in TEXT_ID_TYPES
+        and pd.api.types.is_string_dtype(frame[name])
+    ]
+    if not columns or frame.empty:
+        return
+    # One pass over every identifier column at once: a cheap filter (an exponent letter, or 16
+    # digits in a row), then the exact rule on the few values that pass it.
+    cells = pa.chunked_array([pa.array(frame[c], type=pa.large_string()) for c in columns])
+    maybe = np.flatnonzero(
+        pc.fill_null(pc.match_substring_regex(cells, _MANGLE_FILTER), False).to_numpy(
+            zero_copy_only=False
+        )
+    )
+    if not maybe.size:
+        return
+    values = cells.take(pa.array(maybe)).to_pylist()
+    for column_index, name in enumerate(columns):
+        mine = (maybe // len(frame)) == column_index
+        found = [
+            (int(position % len(frame)), reason)
+            for position, value in zip(
+                maybe[mine], np.asarray(values, dtype=object)[mine], strict=True
+            )
+            if (reason := mangled_reason(str(value))) is not None
         ]
-        found = [(i, r) for i, r in reasons if r is not None]
         if found:
             listed = ", ".join(f"row {rows[i]} ({r})" for i, r in found[:10])
             msg = (

@@ -24,6 +24,7 @@ from evaluation.loaders.errors import DecodingError, RowCountError
 __all__ = [
     "RecordLines",
     "RecordScan",
+    "all_common",
     "common_hanzi_share",
     "decode_strict",
     "is_valid_resident_id",
@@ -186,6 +187,23 @@ def common_hanzi_share(text: str) -> float | None:
         total += 1
         common += ch in _COMMON
     return common / total if total else None
+
+
+def all_common(text: str) -> bool:
+    """Say whether a text holds only ASCII and common Chinese characters.
+
+    Parameters
+    ----------
+    text : str
+        Any text.
+
+    Returns
+    -------
+    bool
+        True when every character is ASCII or in the common set of :func:`common_hanzi_share`
+        (such text cannot be mojibake of Chinese).
+    """
+    return all(ch < "\x80" or ch in _COMMON for ch in set(text))
 
 
 def mojibake_repair(text: str) -> tuple[str, str, str] | None:
