@@ -22,6 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from evaluation.loaders.columns import ColumnMap, TableSpec
 from evaluation.loaders.errors import LinkError, SourceFormatError
@@ -151,9 +153,24 @@ def parse_times(
         _refuse(at, parsed.isna() & present, text, "ISO 8601")
         return parsed
     aware = "%z" in fmt or "%Z" in fmt
+    if not aware and "%f" not in fmt:
+        fast = _arrow_strptime(text, fmt)
+        if fast is not None and not (fast.isna() & present).any():
+            return _localise(at, fast)
     parsed = pd.to_datetime(text, format=fmt, errors="coerce", utc=aware)
     _refuse(at, parsed.isna() & present, text, f"the declared format {fmt!r}")
     return parsed if aware else _localise(at, parsed)
+
+
+def _arrow_strptime(text: pd.Series, fmt: str) -> pd.Series | None:
+    # pyarrow's strptime is several times faster than pandas' for formats with month names and
+    # AM/PM (SurveyCTO); any value it cannot read sends the column through pandas, whose error
+    # names the value.
+    try:
+        parsed = pc.strptime(pa.array(text), format=fmt, unit="us", error_is_null=True)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    return pd.Series(parsed.to_pandas(), index=text.index).astype("datetime64[us]")
 
 
 def _iso_fast(text: pd.Series) -> pd.Series | None:
@@ -409,6 +426,28 @@ def _link_frame(
     return pd.concat([links[list(LINK_COLUMNS)], body], axis=1)
 
 
+def _parent_rows(
+    parent: pd.DataFrame,
+    links: pd.Series,
+    *,
+    column: str,
+    parent_name: str | None,
+    source_rows: np.ndarray,
+    where: str,
+) -> pd.DataFrame:
+    """Look up each child row's parent, refusing orphans."""
+    found = links.isin(parent.index).to_numpy()
+    if not found.all():
+        first = int(np.flatnonzero(~found)[0])
+        msg = (
+            f"{where}: {int((~found).sum())} rows have a {column} that matches no row of table "
+            f"{parent_name or MAIN_TABLE!r} (orphans), first on row {source_rows[first]}: "
+            f"{links.iloc[first]!r}"
+        )
+        raise LinkError(msg)
+    return parent.loc[links.to_numpy()]
+
+
 def link_by_keys(
     tables: Mapping[str, tuple[pd.DataFrame, np.ndarray]],
     specs: Mapping[str, TableSpec],
@@ -478,16 +517,14 @@ def link_by_keys(
         if parent is None:
             msg = f"{where[name]}: parent table {spec.parent!r} was not read; cannot link"
             raise LinkError(msg)
-        found = parents.isin(parent.index).to_numpy()
-        if not found.all():
-            first = int(np.flatnonzero(~found)[0])
-            msg = (
-                f"{where[name]}: {int((~found).sum())} rows have a PARENT_KEY that matches no row "
-                f"of table {spec.parent!r} (orphans), first on row {source_rows[first]}: "
-                f"{parents.iloc[first]!r}"
-            )
-            raise LinkError(msg)
-        matched = parent.loc[parents.to_numpy()]
+        matched = _parent_rows(
+            parent,
+            parents,
+            column="PARENT_KEY",
+            parent_name=spec.parent,
+            source_rows=source_rows,
+            where=where[name],
+        )
         body = frame.drop(columns=["PARENT_KEY", "KEY"])
         linked[name] = _link_frame(
             body,
@@ -588,18 +625,15 @@ def link_by_index(
             shown = where.get(parent_name, parent_name)
             msg = f"{shown}: no _index column; its repeats cannot be linked"
             raise LinkError(msg)
-        parent = index_of[parent_name]
         wanted = frame["_parent_index"].astype("str")
-        found = wanted.isin(parent.index).to_numpy()
-        if not found.all():
-            first = int(np.flatnonzero(~found)[0])
-            msg = (
-                f"{where[name]}: {int((~found).sum())} rows have a _parent_index that matches no "
-                f"row of table {parent_name!r} (orphans), first on row {source_rows[first]}: "
-                f"{wanted.iloc[first]!r}"
-            )
-            raise LinkError(msg)
-        matched = parent.loc[wanted.to_numpy()].reset_index(drop=True)
+        matched = _parent_rows(
+            index_of[parent_name],
+            wanted,
+            column="_parent_index",
+            parent_name=parent_name,
+            source_rows=source_rows,
+            where=where[name],
+        ).reset_index(drop=True)
         _check_submission_uuid(frame, matched, source_rows, where[name])
         ordinal = _ordinal(wanted.to_numpy())
         path = "/".join(spec.relpath)

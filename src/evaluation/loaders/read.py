@@ -73,7 +73,7 @@ TEXT_ID_TYPES = frozenset(
     }
 )
 _EXCEL_SHEET_LIMIT = 31
-_MANGLE_FILTER = r"[eE]|\d{16}"
+_MANGLE_CANDIDATE = r"^\s*(?:[+-]?\d+(?:\.\d+)?[eE][+-]?\d+|\d{16,})\s*$"
 
 
 @dataclass(frozen=True, slots=True)
@@ -340,34 +340,32 @@ def _check_mangled(
     ]
     if not columns or frame.empty:
         return
-    # One pass over every identifier column at once: a cheap filter (an exponent letter, or 16
-    # digits in a row), then the exact rule on the few values that pass it.
-    cells = pa.chunked_array([pa.array(frame[c], type=pa.large_string()) for c in columns])
-    maybe = np.flatnonzero(
-        pc.fill_null(pc.match_substring_regex(cells, _MANGLE_FILTER), False).to_numpy(
-            zero_copy_only=False
-        )
-    )
-    if not maybe.size:
+    # One pass over every identifier column at once (RE2 through pyarrow), then the exact rule
+    # (which spares genuine 18-digit ID numbers) on the few candidates.
+    chunks = []
+    for name in columns:
+        column = pa.array(frame[name], type=pa.large_string())
+        chunks += column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+    cells = pa.chunked_array(chunks, type=pa.large_string())
+    hits = pc.fill_null(pc.match_substring_regex(cells, _MANGLE_CANDIDATE), False)
+    positions = np.flatnonzero(hits.to_numpy(zero_copy_only=False))
+    if not positions.size:
         return
-    values = cells.take(pa.array(maybe)).to_pylist()
-    for column_index, name in enumerate(columns):
-        mine = (maybe // len(frame)) == column_index
-        found = [
-            (int(position % len(frame)), reason)
-            for position, value in zip(
-                maybe[mine], np.asarray(values, dtype=object)[mine], strict=True
-            )
-            if (reason := mangled_reason(str(value))) is not None
-        ]
-        if found:
-            listed = ", ".join(f"row {rows[i]} ({r})" for i, r in found[:10])
-            msg = (
-                f"{where}: column {name!r} holds {len(found)} values mangled by a spreadsheet: "
-                f"{listed}; the digits are lost: recover the values from the server or the "
-                "original file (format ID columns as text before opening in Excel)"
-            )
-            raise MangledValueError(msg)
+    values = cells.take(pa.array(positions)).to_pylist()
+    found: dict[str, list[tuple[int, str]]] = {}
+    for position, value in zip(positions.tolist(), values, strict=True):
+        reason = mangled_reason(str(value))
+        if reason is not None:
+            column, row = divmod(position, len(frame))
+            found.setdefault(columns[column], []).append((row, reason))
+    for name, rows_found in found.items():
+        listed = ", ".join(f"row {rows[i]} ({r})" for i, r in rows_found[:10])
+        msg = (
+            f"{where}: column {name!r} holds {len(rows_found)} values mangled by a spreadsheet: "
+            f"{listed}; the digits are lost: recover the values from the server or the "
+            "original file (format ID columns as text before opening in Excel)"
+        )
+        raise MangledValueError(msg)
 
 
 def _labelled_table(source: Source) -> tuple[LabelledData, TextTable]:
@@ -605,13 +603,14 @@ class LoadedSources:
     manifest: Manifest = field(default_factory=Manifest)
 
 
-def _entry(raw: RawRound) -> ManifestEntry:
-    info = raw.info
+def _entry(
+    info: SourceInfo, kind: str, instrument: str | None = None, round_: str | None = None
+) -> ManifestEntry:
     return ManifestEntry(
         name=info.name,
-        kind=raw.source.kind,
-        instrument=raw.source.instrument,
-        round=raw.round,
+        kind=kind,
+        instrument=instrument,
+        round=round_,
         format=info.format,
         sha256=info.sha256,
         size=info.size,
@@ -621,23 +620,6 @@ def _entry(raw: RawRound) -> ManifestEntry:
         members=info.members,
         rows=info.rows,
         format_version=info.format_version,
-    )
-
-
-def _frame_entry(frame: SampleFrame, kind: str) -> ManifestEntry:
-    info = frame.info
-    return ManifestEntry(
-        name=info.name,
-        kind=kind,
-        instrument=None,
-        round=None,
-        format=info.format,
-        sha256=info.sha256,
-        size=info.size,
-        encoding=info.encoding,
-        delimiter=info.delimiter,
-        sheets=info.sheets,
-        rows=info.rows,
     )
 
 
@@ -700,11 +682,14 @@ def read_sources(
     )
     frame = read_sample_frame(sources.sample_frame) if sources.sample_frame else None
     roster = read_sample_frame(sources.roster) if sources.roster else None
-    entries = [_entry(r) for r in (*rounds, *backchecks)]
-    if frame is not None:
-        entries.append(_frame_entry(frame, "sample_frame"))
-    if roster is not None:
-        entries.append(_frame_entry(roster, "roster"))
+    entries = [
+        _entry(r.info, r.source.kind, r.source.instrument, r.round) for r in (*rounds, *backchecks)
+    ]
+    entries += [
+        _entry(table.info, kind)
+        for kind, table in (("sample_frame", frame), ("roster", roster))
+        if table is not None
+    ]
     return LoadedSources(
         rounds=rounds,
         backchecks=backchecks,
