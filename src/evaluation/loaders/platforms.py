@@ -16,7 +16,6 @@ Pure functions from parsed tables to the parts of a :class:`~evaluation.loaders.
 from __future__ import annotations
 
 import re
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -174,19 +173,16 @@ def _arrow_strptime(text: pd.Series, fmt: str) -> pd.Series | None:
 
 
 def _iso_fast(text: pd.Series) -> pd.Series | None:
-    # One pass when every value has the same UTC offset (or none has one), the usual case;
-    # mixed offsets, or offsets next to naive values, go through the careful path.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    # One strict pass with pyarrow when every value has a UTC offset (or none has one), the
+    # usual case; mixed values go through the careful path, which also names a bad value.
+    values = pa.array(text)
+    for target in (pa.timestamp("us", tz="UTC"), pa.timestamp("us")):
         try:
-            parsed = pd.to_datetime(text, format="ISO8601", errors="coerce")
-        except (ValueError, TypeError):
-            return None
-    if not pd.api.types.is_datetime64_any_dtype(parsed):
-        return None
-    if parsed.isna().sum() != text.isna().sum():
-        return None
-    return parsed
+            parsed = pc.cast(values, target)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            continue
+        return pd.Series(parsed.to_pandas(), index=text.index)
+    return None
 
 
 def _refuse(at: _Where, bad: pd.Series, values: pd.Series, expected: str) -> None:
