@@ -165,6 +165,7 @@ class _Typed:
         self.log: list[pd.DataFrame] = []
         self.problems: list[pd.DataFrame] = []
         self.errors: list[tuple[str, np.ndarray, str, pd.Series, dict[int, tuple[str, ...]]]] = []
+        self.absent: set[str] = set()
 
 
 def _type_table(
@@ -185,7 +186,8 @@ def _type_table(
             indicators = _indicator_columns(frame, q, choices)
             text = frame[q.name] if q.name in frame.columns else None
             if text is None and not indicators:
-                continue
+                typed.absent.add(q.name)
+                text = pd.Series(pd.NA, index=frame.index, dtype="string")
             result = type_select_multiple(
                 text, indicators, q, instrument, codes, table=table, size=len(frame)
             )
@@ -193,13 +195,14 @@ def _type_table(
             raw = text if text is not None else result.coded
             errors = (result.invalid, result.expected, raw, dict(result.unknown))
         else:
-            if q.name not in frame.columns:
-                continue
+            if q.name in frame.columns:
+                column = frame[q.name]
+            else:
+                typed.absent.add(q.name)
+                column = pd.Series(pd.NA, index=frame.index, dtype="string")
             stamps = times[q.type] if times is not None and q.type in {"start", "end"} else None
-            result = type_column(
-                frame[q.name], q, instrument, codes, rules, table=table, times=stamps
-            )
-            errors = (result.invalid, result.expected, frame[q.name], {})
+            result = type_column(column, q, instrument, codes, rules, table=table, times=stamps)
+            errors = (result.invalid, result.expected, column, {})
         invalid = errors[0][active[errors[0]]] if len(errors[0]) else errors[0]
         if len(invalid):
             typed.errors.append((q.name, invalid, errors[1], errors[2], errors[3]))
@@ -553,7 +556,7 @@ def clean_round(
             str(v)
             for c in id_columns
             if c.kind == "name"
-            for v in normalise(private[c.table][c.column]).dropna().tolist()
+            for v in private[c.table][f"{c.column}__normalised"].dropna().tolist()
         }
     )
     times = meta[["start", "end"]]
@@ -627,6 +630,8 @@ def clean_round(
                 if table == MAIN_TABLE
                 else np.zeros(len(frame), bool)
             )
+            if q.name in typed[table].absent:
+                okay_rows = np.ones(len(frame), bool)
             reason, found = check_answers(
                 q,
                 answer,

@@ -147,8 +147,9 @@ def split_identifiers(
     -------
     tuple of (dict, dict, list of IdentifierColumn)
         The tables without identifier columns; per table the identifiers as received plus
-        ``<column>__normalised`` and ``<column>__valid`` (phones: 11 digits; ID numbers:
-        upper-case, check digit); and the columns moved.
+        ``<column>__normalised`` (phones: 11 digits; ID numbers: upper case; others: NFKC;
+        ``<NA>`` where blank or a special code such as "refused") and, for phones and ID
+        numbers, ``<column>__valid``; and the columns moved.
     """
     columns = identifier_columns(instrument, {t: f.columns for t, f in frames.items()})
     public: dict[str, pd.DataFrame] = {}
@@ -159,22 +160,23 @@ def split_identifiers(
         for found in mine:
             values = text_series(frame[found.column])
             store[found.column] = values
-            if found.kind not in {"phone", "id_number"}:
-                continue
             coded = normalise(values)
             declined = (
                 coded.isin(list(special_values)).fillna(False)
                 | special_text(coded, text_codes).notna()
-            )
-            empty = coded.fillna("").eq("")
+            ).to_numpy(dtype=bool)
+            empty = coded.fillna("").eq("").to_numpy(dtype=bool)
             if found.kind == "phone":
                 normalised, valid = normalise_phones(values)
-            else:
+            elif found.kind == "id_number":
                 normalised, valid = coded.str.upper(), resident_id_valid(values)
-            store[f"{found.column}__normalised"] = normalised.where(~declined & ~empty)
-            store[f"{found.column}__valid"] = pd.array(
-                np.where((declined | empty).to_numpy(), pd.NA, valid.to_numpy()), dtype="boolean"
-            )
+            else:
+                normalised, valid = coded, None
+            store[f"{found.column}__normalised"] = normalised.mask(declined | empty)
+            if valid is not None:
+                store[f"{found.column}__valid"] = pd.array(
+                    np.where(declined | empty, pd.NA, valid.to_numpy()), dtype="boolean"
+                )
         private[table] = store
         public[table] = frame.drop(columns=[c.column for c in mine])
     return public, private, columns
@@ -222,7 +224,8 @@ def same_person(
             )
             candidates.append((found.kind, value.to_frame()))
         elif found.kind == "name":
-            value = normalise(identifiers[found.column]).where(lambda s: s.str.len() >= 2)
+            value = identifiers[f"{found.column}__normalised"]
+            value = value.where(value.str.len() >= 2)
             frame = value.to_frame()
             what = "name"
             if extra is not None and not extra.empty:

@@ -329,7 +329,9 @@ def type_column(
             value, reason, value.copy(), np.zeros(0, np.int64), "a code", log, problems
         )
     if kind in {"start", "end"} and times is not None:
-        value = pd.Series(times.to_numpy(), index=index).astype("datetime64[ns, UTC]")
+        value = pd.Series(times.array, index=index)
+        if not isinstance(value.dtype, pd.DatetimeTZDtype):
+            value = pd.to_datetime(value).dt.tz_localize("UTC")
         reason = pd.Series(pd.NA, index=index, dtype="string")
         return TypedColumn(
             value, reason, norm.mask(empty), np.zeros(0, np.int64), "a date-time", log, problems

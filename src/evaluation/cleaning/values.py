@@ -178,9 +178,11 @@ def parse_numbers(values: pd.Series, *, integer: bool = False) -> NumberParse:
         whole = np.isfinite(numbers) & (numbers == np.round(numbers)) & (np.abs(numbers) <= 2**53)
         bad |= ok & ~whole
         numbers[ok & ~whole] = np.nan
-    taken = np.where(codes >= 0, numbers[np.maximum(codes, 0)], np.nan)
-    invalid = np.where(codes >= 0, bad[np.maximum(codes, 0)], False)
-    regrouped = np.where(codes >= 0, (grouped & ok)[np.maximum(codes, 0)], False)
+    # a sentinel slot at the end stands for <NA> (code -1)
+    numbers = np.append(numbers, np.nan)
+    bad = np.append(bad, False)
+    regroup = np.append(grouped & ok, False)
+    taken, invalid, regrouped = numbers[codes], bad[codes], regroup[codes]
     index = text.index
     return NumberParse(
         values=pd.Series(taken, index=index, dtype="Float64").mask(np.isnan(taken)),
