@@ -615,9 +615,7 @@ def clean_round(
         problems += rel.problems
         reasons[table] = {}
         for q in questions[table]:
-            if q.name not in typed[table].values or q.name == key_name:
-                continue
-            if not q.asks_respondent:
+            if q.name not in typed[table].values or not q.asks_respondent:
                 continue
             answer = Answer(
                 value=typed[table].values[q.name],
@@ -805,6 +803,13 @@ def _repeat_exclusions(
     return out
 
 
+def _utc(values: pd.Series) -> pd.Series:
+    stamps = pd.Series(values)
+    if not isinstance(stamps.dtype, pd.DatetimeTZDtype):
+        stamps = pd.to_datetime(stamps).dt.tz_localize("UTC")
+    return stamps.dt.as_unit("us")
+
+
 def _columns_for(
     typed: _Typed, reasons: Mapping[str, pd.Series], questions: Sequence[Question], key_name: str
 ) -> dict[str, pd.Series]:
@@ -837,7 +842,7 @@ def _assemble_main(
         key_name: keys.astype("string").reset_index(drop=True),
         "round": pd.Series(round_name, index=range(len(keys)), dtype="string"),
         "instance_id": ids.astype("string").reset_index(drop=True),
-        "submitted_at": meta["submitted_at"].reset_index(drop=True),
+        "submitted_at": _utc(meta["submitted_at"]).reset_index(drop=True),
         "interviewed": pd.Series(interviewed.astype(np.int64), dtype="Int64"),
     }
     frame = pd.DataFrame({**head, **_columns_for(typed, reasons, questions, key_name)})

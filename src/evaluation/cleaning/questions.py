@@ -92,6 +92,22 @@ class SpecialCodes:
     by_number: Mapping[float, str]
     texts: Mapping[str, str]
 
+    @property
+    def by_text(self) -> dict[str, str]:  # numpydoc ignore=RT01
+        """Numeric codes as a file writes them (``-99``, ``-99.0``) to their key."""
+        found = {}
+        for number, key in self.by_number.items():
+            found[_number_str(number)] = key
+            found[repr(float(number))] = key
+        return found
+
+    @property
+    def own_texts(self) -> frozenset[str]:  # numpydoc ignore=RT01
+        """The instrument's own codes as text (``-99``, ``-99.0``)."""
+        return frozenset(
+            text for v in self.values.values() for text in (str(v), repr(float(v)))
+        )
+
     def code_text(self, key: str) -> str:
         """Return the instrument's code of a key as text.
 
@@ -195,18 +211,19 @@ def _specials(
     index = norm.index
     reason = pd.Series(pd.NA, index=index, dtype="string")
     rule = pd.Series(pd.NA, index=index, dtype="string")
-    numbers = parse_numbers(norm).values
-    if codes.by_number:
-        keys = numbers.map(codes.by_number, na_action="ignore").astype("string")
+    if codes.by_text:
+        keys = norm.map(codes.by_text, na_action="ignore").astype("string")
         hit = keys.notna()
-        reason = reason.mask(hit, keys)
-        own = numbers.isin([float(v) for v in codes.values.values()]).fillna(False)
-        rule = rule.mask(hit & ~own, "code_alias")
+        if hit.any():
+            reason = reason.mask(hit, keys)
+            own = norm.isin(list(codes.own_texts)).fillna(False)
+            rule = rule.mask(hit & ~own, "code_alias")
     if codes.texts:
         keys = special_text(norm, codes.texts)
         hit = keys.notna() & reason.isna()
-        reason = reason.mask(hit, keys)
-        rule = rule.mask(hit, "special_text")
+        if hit.any():
+            reason = reason.mask(hit, keys)
+            rule = rule.mask(hit, "special_text")
     coded = reason.map({k: str(v) for k, v in codes.values.items()}, na_action="ignore").astype(
         "string"
     )
@@ -332,6 +349,7 @@ def type_column(
         value = pd.Series(times.array, index=index)
         if not isinstance(value.dtype, pd.DatetimeTZDtype):
             value = pd.to_datetime(value).dt.tz_localize("UTC")
+        value = value.dt.as_unit("us")
         reason = pd.Series(pd.NA, index=index, dtype="string")
         return TypedColumn(
             value, reason, norm.mask(empty), np.zeros(0, np.int64), "a date-time", log, problems

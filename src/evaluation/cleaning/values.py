@@ -13,7 +13,9 @@ space stripped.
 
 from __future__ import annotations
 
+import functools
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -27,6 +29,7 @@ __all__ = [
     "PHONE_PATTERN",
     "NumberParse",
     "blank",
+    "fold",
     "normalise",
     "normalise_phones",
     "parse_dates",
@@ -209,13 +212,36 @@ def special_text(values: pd.Series, mapping: Mapping[str, str]) -> pd.Series:
     text = text_series(values)
     if not mapping:
         return pd.Series(pd.NA, index=text.index, dtype="string")
-    folded = {_fold(k): v for k, v in mapping.items()}
+    folded = _folded(tuple(sorted(mapping.items())))
     lowered = text.str.lower()
-    return lowered.map(folded, na_action="ignore").astype("string")
+    hit = lowered.isin(list(folded)).fillna(False).to_numpy(dtype=bool)
+    out = pd.Series(pd.NA, index=text.index, dtype="string")
+    if hit.any():
+        out[hit] = lowered[hit].map(folded).astype("string")
+    return out
 
 
-def _fold(text: str) -> str:
-    return pd.Series([text], dtype="string").pipe(normalise).str.lower().iloc[0]
+@functools.lru_cache(maxsize=64)
+def _folded(items: tuple[tuple[str, str], ...]) -> dict[str, str]:
+    return {fold(k): v for k, v in items}
+
+
+def fold(text: str) -> str:
+    """Fold a text as :func:`special_text` compares it: NFKC, invisible characters, case.
+
+    Parameters
+    ----------
+    text : str
+        Any text.
+
+    Returns
+    -------
+    str
+        The text normalised like :func:`normalise` and lower-cased.
+    """
+    folded = unicodedata.normalize("NFKC", text)
+    folded = re.sub(_INVISIBLE, "", folded).replace("\u2212", "-")
+    return folded.strip().lower()
 
 
 def parse_dates(values: pd.Series, fmt: str = "iso8601") -> tuple[pd.Series, pd.Series]:
@@ -233,7 +259,7 @@ def parse_dates(values: pd.Series, fmt: str = "iso8601") -> tuple[pd.Series, pd.
     Returns
     -------
     tuple of (pandas.Series, pandas.Series)
-        Naive ``datetime64[ns]`` dates (NaT where blank or invalid) and the invalid cells.
+        Naive ``datetime64[us]`` dates (NaT where blank or invalid) and the invalid cells.
 
     Notes
     -----
@@ -251,7 +277,7 @@ def parse_dates(values: pd.Series, fmt: str = "iso8601") -> tuple[pd.Series, pd.
         parsed = _EXCEL_EPOCH + pd.to_timedelta(numbers.astype("float64"), unit="D")
     else:
         parsed = pd.to_datetime(text.where(~empty), format=fmt, errors="coerce")
-    parsed = pd.Series(parsed, index=text.index).astype("datetime64[ns]")
+    parsed = pd.Series(parsed, index=text.index).astype("datetime64[us]")
     invalid = (parsed.isna() & ~empty).astype(bool)
     return parsed, invalid
 
@@ -271,7 +297,7 @@ def parse_datetimes(
     Returns
     -------
     tuple of (pandas.Series, pandas.Series, pandas.Series)
-        ``datetime64[ns, UTC]`` values, the invalid cells, and the cells that lack an offset
+        ``datetime64[us, UTC]`` values, the invalid cells, and the cells that lack an offset
         while no time zone is declared (also invalid).
     """
     text = text_series(values)
@@ -282,13 +308,13 @@ def parse_datetimes(
     no_zone = pd.Series(False, index=text.index)
     if timezone is None:
         no_zone = (~offset & ~empty).astype(bool)
-        naive = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns, UTC]")
+        naive = pd.Series(pd.NaT, index=text.index, dtype="datetime64[us, UTC]")
     else:
         local = pd.to_datetime(naive_text, format="ISO8601", errors="coerce")
         naive = local.dt.tz_localize(timezone, ambiguous="NaT", nonexistent="NaT").dt.tz_convert(
             "UTC"
         )
-    parsed = aware.where(offset, naive).astype("datetime64[ns, UTC]")
+    parsed = aware.where(offset, naive).astype("datetime64[us, UTC]")
     invalid = (parsed.isna() & ~empty).astype(bool)
     return parsed, invalid, no_zone
 
