@@ -93,7 +93,7 @@ def harmonise(stacked: Stacked, decisions: Decisions) -> tuple[Stacked, pd.DataF
             parent_version = versions.to_numpy()[_main_rows(frames, stacked, owner)]
             rows = parent_version == version if version else np.ones(len(frame), bool)
         values = frame[column]
-        if version and (~blank(values[~rows])).any():
+        if version and column != name and (~blank(values[~rows])).any():
             msg = (
                 f"{line}: column {column!r} is mapped for form version {version!r} only but "
                 "holds values in submissions of other versions; map those versions too"
@@ -254,9 +254,10 @@ def compare_choice_lists(instruments: Iterable[Instrument]) -> pd.DataFrame:
                     )
                 )
             for code in sorted(set(first) & set(labels)):
-                shared = set(first[code]) & set(labels[code])
                 changed = [
-                    lang for lang in sorted(shared) if first[code][lang] != labels[code][lang]
+                    lang
+                    for lang in first[code]
+                    if lang in labels[code] and first[code][lang] != labels[code][lang]
                 ]
                 if changed:
                     rows.append(
