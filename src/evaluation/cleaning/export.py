@@ -3,9 +3,9 @@
 A partner file carries what the clean data carries, in the form SPSS and Stata users expect:
 variable labels (the question text in English or Chinese), value labels (the choice lists), and
 the missing reasons as missing values instead of companion columns. In SPSS the instrument's
-special codes go back into the value column and are declared user-missing (SPSS allows three
-discrete codes: don't know, refused, not applicable), skipped and missing answers are
-system-missing. In Stata the reasons become extended missing values: ``.d`` don't know, ``.r``
+special codes go back into the value column and are declared user-missing on every question
+that has a reason (SPSS allows three discrete codes: don't know, refused, not applicable), and
+skipped and missing answers are system-missing. In Stata the reasons become extended missing values: ``.d`` don't know, ``.r``
 refused, ``.n`` not applicable, ``.s`` skipped, ``.m`` missing. Device metadata and free text stay
 out of partner files (DIME: free text is identifying until reviewed); dates and times are
 written as naive UTC.
@@ -78,6 +78,7 @@ def labelled_table(
     kind: str,
     language: str = "en",
     include_text: bool = False,
+    keep: tuple[str, ...] = (),
 ) -> LabelledTable:
     """Turn clean data into a labelled SPSS or Stata table.
 
@@ -92,7 +93,10 @@ def labelled_table(
     language : str, optional
         Language code of the labels (``"en"`` or ``"zh"``).
     include_text : bool, optional
-        Keep free-text answers (left out by default).
+        Keep free-text answers (left out by default; text questions with a constraint, such
+        as codes checked by a pattern, are not free text and stay).
+    keep : tuple of str, optional
+        Columns kept whatever their type (the key).
 
     Returns
     -------
@@ -112,8 +116,8 @@ def labelled_table(
     dropped = {
         name
         for name, q in questions.items()
-        if q.type in DEVICE_TYPES or (q.type == "text" and not include_text)
-    }
+        if q.type in DEVICE_TYPES or (q.type == "text" and not q.constraint and not include_text)
+    } - set(keep)
     columns: dict[str, pd.Series] = {}
     labels: dict[str, str] = {}
     value_labels: dict[str, dict[object, str]] = {}
@@ -152,11 +156,11 @@ def labelled_table(
             if reason is not None:
                 column, extra = _missing(numbers, reason, special, kind, language)
                 if kind == "sav":
-                    codes = sorted({float(special[k].value) for k in special if k in extra})
-                    if codes:
-                        missing_ranges[name] = codes[:3]
+                    declared = sorted(special, key=lambda k: -special[k].value)[:3]
+                    if declared:
+                        missing_ranges[name] = [float(special[k].value) for k in declared]
                         value_labels.setdefault(name, {}).update(
-                            {float(special[k].value): _label(special[k].label, language) for k in extra}
+                            {float(special[k].value): _label(special[k].label, language) for k in declared}
                         )
                     columns[name] = pd.Series(column, index=data.index)
                 else:

@@ -505,7 +505,9 @@ def write_partner(
     checked = []
     for result in results:
         stem = f"{result.family}_{result.round}"
-        table = labelled_table(result.data, result.instrument, kind="sav", language=language)
+        table = labelled_table(
+            result.data, result.instrument, kind="sav", language=language, keep=(result.key,)
+        )
         qis = tuple(quasi) if quasi is not None else quasi_identifiers(
             result.instrument, list(table.data.columns)
         )
@@ -534,7 +536,9 @@ def write_partner(
         raise DisclosureError(msg)
     for result, stem in checked:
         for kind in formats:
-            table = labelled_table(result.data, result.instrument, kind=kind, language=language)
+            table = labelled_table(
+                result.data, result.instrument, kind=kind, language=language, keep=(result.key,)
+            )
             path = root / f"{stem}.{kind}"
             path.parent.mkdir(parents=True, exist_ok=True)
             if kind == "sav":
