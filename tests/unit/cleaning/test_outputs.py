@@ -145,8 +145,9 @@ def test_sav_reads_back_with_labels_and_user_missing(cleaned, tmp_path):
     assert data["job_wage"].tolist()[:2] == [4500.0, -98.0]
     assert np.isnan(data["job_wage"].iloc[2])  # skipped: system-missing
     assert {r["lo"] for r in meta.missing_ranges["job_wage"]} == {-99.0, -98.0, -97.0}
-    assert meta.variable_value_labels["dem_sex"] == {1.0: "Male", 2.0: "Female"}
-    assert meta.variable_value_labels["job_wage"][-98.0] == "Refused"
+    codes = {-99.0: "Don't know", -98.0: "Refused", -97.0: "Not applicable"}
+    assert meta.variable_value_labels["dem_sex"] == {1.0: "Male", 2.0: "Female", **codes}
+    assert meta.variable_value_labels["job_wage"] == codes
     assert meta.column_names_to_labels["job_wage"] == "Monthly wage"
     assert data["job_si__1"].tolist()[:2] == [1.0, 0.0]
     assert np.isnan(data["job_si__1"].iloc[2])
