@@ -27,13 +27,11 @@ from evaluation.cleaning._ledger import log_entries, problem_entries
 from evaluation.cleaning.errors import DecisionsError
 from evaluation.cleaning.rules import CleaningRules
 from evaluation.cleaning.values import (
-    blank,
-    normalise,
+    NUMBER_PATTERN,
+    fold,
+    normalise_one,
     parse_dates,
     parse_datetimes,
-    parse_numbers,
-    special_text,
-    text_series,
 )
 from evaluation.instruments.model import NUMERIC_TYPES, Instrument, Question
 
@@ -100,6 +98,11 @@ class SpecialCodes:
             found[_number_str(number)] = key
             found[repr(float(number))] = key
         return found
+
+    @property
+    def folded(self) -> dict[str, str]:  # numpydoc ignore=RT01
+        """Text answers (case-folded and normalised) to their key."""
+        return {fold(t): k for t, k in self.texts.items()}
 
     @property
     def own_texts(self) -> frozenset[str]:  # numpydoc ignore=RT01
@@ -204,32 +207,6 @@ def _accepted(question: Question, instrument: Instrument) -> set[str]:
     return accepted
 
 
-def _specials(
-    norm: pd.Series, codes: SpecialCodes, question: Question, instrument: Instrument
-) -> tuple[pd.Series, pd.Series, pd.Series]:
-    """Find special answers: (reason key, coded text, rule) per cell, ``<NA>`` elsewhere."""
-    index = norm.index
-    reason = pd.Series(pd.NA, index=index, dtype="string")
-    rule = pd.Series(pd.NA, index=index, dtype="string")
-    if codes.by_text:
-        keys = norm.map(codes.by_text, na_action="ignore").astype("string")
-        hit = keys.notna()
-        if hit.any():
-            reason = reason.mask(hit, keys)
-            own = norm.isin(list(codes.own_texts)).fillna(False)
-            rule = rule.mask(hit & ~own, "code_alias")
-    if codes.texts:
-        keys = special_text(norm, codes.texts)
-        hit = keys.notna() & reason.isna()
-        if hit.any():
-            reason = reason.mask(hit, keys)
-            rule = rule.mask(hit, "special_text")
-    coded = reason.map({k: str(v) for k, v in codes.values.items()}, na_action="ignore").astype(
-        "string"
-    )
-    return reason, coded, rule
-
-
 def _show(value: object) -> str:
     text = str(value)
     text = _LONG_DIGITS.sub(lambda m: f"<{len(m.group())} digits>", text)
@@ -257,6 +234,37 @@ def describe_invalid(values: pd.Series, positions: np.ndarray, limit: int = 5) -
     shown = ", ".join(_show(v) for v in distinct[:limit])
     more = f" and {len(distinct) - limit} more" if len(distinct) > limit else ""
     return shown + more
+
+
+def _distinct(values: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """Factorise a column: codes per row (-1 for ``<NA>``) and its distinct texts."""
+    cells = values.to_numpy(dtype=object, na_value=None)
+    codes, uniques = pd.factorize(cells, use_na_sentinel=True)
+    return codes, [str(u) for u in uniques]
+
+
+def _take(per_unique: list[object] | np.ndarray, codes: np.ndarray, missing: object) -> np.ndarray:
+    """Per-row values from per-distinct values; ``missing`` where the cell is ``<NA>``."""
+    table = np.empty(len(per_unique) + 1, dtype=object)
+    table[: len(per_unique)] = per_unique
+    table[-1] = missing
+    return table[codes]
+
+
+def _strings(values: np.ndarray) -> pd.Series:
+    return pd.Series(pd.array(values, dtype="string"))
+
+
+def _special_key(norm: str, codes: SpecialCodes, by_text: Mapping[str, str], own: frozenset[str]) -> tuple[str | None, str | None]:
+    """The special-code key of a normalised answer and the rule that read it, if any."""
+    key = by_text.get(norm)
+    if key is not None:
+        return key, (None if norm in own else "code_alias")
+    if codes.texts:
+        key = codes.folded.get(norm.lower())
+        if key is not None:
+            return key, "special_text"
+    return None, None
 
 
 def type_column(
@@ -295,125 +303,169 @@ def type_column(
 
     Notes
     -----
-    Normalisation (NFKC, white space) applies to every type whose answers are codes or numbers
-    and each changed cell is logged with rule ``normalised``; free text keeps its characters
-    (only surrounding white space is stripped, not logged). select_multiple is typed by
+    Every rule runs once per distinct answer (a coded column of a million rows has a few dozen)
+    and the results are spread back to the rows by their factor codes. Normalisation (NFKC,
+    white space) applies to every type whose answers are codes or numbers, and each changed cell
+    is logged with rule ``normalised``; free text keeps its characters (only surrounding white
+    space is stripped, not logged). select_multiple is typed by
     :func:`evaluation.cleaning.selects.type_select_multiple`.
     """
-    raw = text_series(values).reset_index(drop=True)
     kind = question.type
-    index = raw.index
+    size = len(values)
+    row_codes, uniques = _distinct(values)
+    raw_rows = values.to_numpy(dtype=object, na_value=None)
     log: list[pd.DataFrame] = []
     problems: list[pd.DataFrame] = []
-    if kind in _TEXT_TYPES or (
-        kind not in _SPECIAL_TYPES
-        and kind not in _CODE_TEXT_TYPES
-        and kind not in {"start", "end", "today"}
-    ):
-        stripped = raw.str.strip()
-        value = stripped.mask(stripped.eq(""))
-        reason = pd.Series(pd.NA, index=index, dtype="string")
-        coded = value.copy()
-        if kind == "text" and question.special:
-            norm = normalise(raw)
-            found, code_text, rule = _specials(norm, codes, question, instrument)
-            hit = found.notna().to_numpy()
-            reason = found
-            value = value.mask(hit)
-            coded = coded.mask(hit, code_text)
-            log += _rule_log(table, raw, code_text, rule, question.name)
-            problems += _not_accepted(table, found, question, instrument)
-        return TypedColumn(value, reason, coded, np.zeros(0, np.int64), "text", log, problems)
-    norm = normalise(raw)
-    changed = (norm.fillna("") != raw.fillna("")).to_numpy() & ~blank(raw).to_numpy()
-    if changed.any():
-        positions = np.flatnonzero(changed)
-        log.append(
-            log_entries(
-                table,
-                positions,
-                question.name,
-                raw.to_numpy(dtype=object)[positions],
-                norm.to_numpy(dtype=object)[positions],
-                "normalised",
-            )
-        )
-    empty = blank(norm).to_numpy()
-    if kind in _CODE_TEXT_TYPES:
-        value = norm.mask(empty)
-        reason = pd.Series(pd.NA, index=index, dtype="string")
-        return TypedColumn(
-            value, reason, value.copy(), np.zeros(0, np.int64), "a code", log, problems
-        )
+    textual = kind in _TEXT_TYPES or (
+        kind not in _SPECIAL_TYPES | _CODE_TEXT_TYPES | {"start", "end", "today"}
+    )
     if kind in {"start", "end"} and times is not None:
-        value = pd.Series(times.array, index=index)
+        value = pd.Series(times.array)
         if not isinstance(value.dtype, pd.DatetimeTZDtype):
             value = pd.to_datetime(value).dt.tz_localize("UTC")
-        value = value.dt.as_unit("us")
-        reason = pd.Series(pd.NA, index=index, dtype="string")
+        stripped = [u.strip() or None for u in uniques]
         return TypedColumn(
-            value, reason, norm.mask(empty), np.zeros(0, np.int64), "a date-time", log, problems
+            value=value.dt.as_unit("us"),
+            reason=pd.Series(pd.NA, index=range(size), dtype="string"),
+            coded=_strings(_take(stripped, row_codes, None)),
+            invalid=np.zeros(0, np.int64),
+            expected="a date-time",
         )
-    found, code_text, rule = _specials(norm, codes, question, instrument)
-    special = found.notna().to_numpy()
-    log += _rule_log(table, raw, code_text, rule, question.name)
-    problems += _not_accepted(table, found, question, instrument)
-    coded = norm.mask(special, code_text).mask(empty & ~special)
-    remaining = norm.mask(special | empty)
+    with_specials = not textual or (kind == "text" and bool(question.special))
+    norm_u = [normalise_one(u) for u in uniques]
+    by_text, own = codes.by_text, codes.own_texts
+    reason_u: list[str | None] = [None] * len(uniques)
+    rule_u: list[str | None] = [None] * len(uniques)
+    if with_specials:
+        for i, text in enumerate(norm_u):
+            if text:
+                reason_u[i], rule_u[i] = _special_key(text, codes, by_text, own)
+    code_of = {k: str(v) for k, v in codes.values.items()}
+    special_u = [r is not None for r in reason_u]
+    reason = _strings(_take(reason_u, row_codes, None))
+    for which in ("code_alias", "special_text"):
+        hit_u = np.array([r == which for r in rule_u] + [False], dtype=bool)
+        hit = hit_u[row_codes]
+        if hit.any():
+            positions = np.flatnonzero(hit)
+            new = _take([code_of.get(r or "", "") for r in reason_u], row_codes, "")[positions]
+            log.append(log_entries(table, positions, question.name, raw_rows[positions], new, which))
+    problems += _not_accepted(table, reason, question, instrument)
+    if textual:
+        stripped = [u.strip() or None for u in uniques]
+        value_u = [None if special_u[i] else stripped[i] for i in range(len(uniques))]
+        coded_u = [code_of[reason_u[i]] if special_u[i] else stripped[i] for i in range(len(uniques))]
+        return TypedColumn(
+            value=_strings(_take(value_u, row_codes, None)),
+            reason=reason,
+            coded=_strings(_take(coded_u, row_codes, None)),
+            invalid=np.zeros(0, np.int64),
+            expected="text",
+            log=log,
+            problems=problems,
+        )
+    changed_u = np.array([n != u for n, u in zip(norm_u, uniques, strict=True)] + [False], bool)
+    changed = changed_u[row_codes] & np.array([bool(u.strip()) for u in uniques] + [False], bool)[row_codes]
+    if changed.any():
+        positions = np.flatnonzero(changed)
+        norm_rows = _take(norm_u, row_codes, None)
+        log.append(
+            log_entries(table, positions, question.name, raw_rows[positions], norm_rows[positions], "normalised")
+        )
+    coded_u: list[str | None] = [
+        code_of[reason_u[i]] if special_u[i] else (norm_u[i] or None) for i in range(len(uniques))
+    ]
+    remaining = [None if special_u[i] or not norm_u[i] else norm_u[i] for i in range(len(uniques))]
+    if kind in _CODE_TEXT_TYPES:
+        return TypedColumn(
+            value=_strings(_take(remaining, row_codes, None)),
+            reason=reason,
+            coded=_strings(_take(coded_u, row_codes, None)),
+            invalid=np.zeros(0, np.int64),
+            expected="a code",
+            log=log,
+            problems=problems,
+        )
+    invalid_u = np.zeros(len(uniques) + 1, dtype=bool)
     if kind in NUMERIC_TYPES:
         integer = kind == "integer"
-        parsed = parse_numbers(remaining, integer=integer)
-        numbers = parsed.values
-        invalid = parsed.invalid.to_numpy() & ~special
-        if parsed.regrouped.any():
-            positions = np.flatnonzero(parsed.regrouped.to_numpy())
-            plain = numbers.to_numpy(dtype=object)[positions]
-            shown = [_number_str(v) for v in plain]
-            log.append(
-                log_entries(
-                    table,
-                    positions,
-                    question.name,
-                    norm.to_numpy(dtype=object)[positions],
-                    shown,
-                    "thousands_separator",
-                )
+        numbers = np.full(len(uniques), np.nan)
+        regrouped: list[int] = []
+        for i, text in enumerate(remaining):
+            if text is None:
+                continue
+            number, grouped = _read_number(text, integer)
+            if number is None:
+                invalid_u[i] = True
+            else:
+                numbers[i] = number
+                if grouped:
+                    regrouped.append(i)
+                    coded_u[i] = _number_str(number)
+        if regrouped:
+            hit = np.isin(row_codes, regrouped)
+            positions = np.flatnonzero(hit)
+            new = _take(coded_u, row_codes, None)[positions]
+            norm_rows = _take(norm_u, row_codes, None)[positions]
+            log.append(log_entries(table, positions, question.name, norm_rows, new, "thousands_separator"))
+        column = np.append(numbers, np.nan)[row_codes]
+        missing = np.isnan(column)
+        if integer:
+            value = pd.Series(
+                pd.arrays.IntegerArray(np.where(missing, 0, column).astype(np.int64), missing)
             )
-            coded = coded.mask(
-                parsed.regrouped.to_numpy(), pd.Series(shown, index=positions).reindex(index)
-            )
-        value = numbers.round().astype("Int64") if integer else numbers.astype("Float64")
-        expected = "a whole number" if integer else "a number"
+            expected = "a whole number"
+        else:
+            value = pd.Series(pd.arrays.FloatingArray(np.where(missing, 0.0, column), missing))
+            expected = "a number"
     elif kind in {"select_one", "rank"}:
-        value, invalid, expected = _select_one(remaining, question, instrument)
+        value, invalid_u, expected = _select_one(remaining, row_codes, question, instrument)
     elif kind in {"date", "today"}:
         fmt = "iso8601" if kind == "today" else rules.date_format(question.name)
-        value, bad = parse_dates(remaining, fmt)
-        invalid = bad.to_numpy()
+        parsed, bad = parse_dates(pd.Series(remaining, dtype="string"), fmt)
+        invalid_u[:-1] = bad.to_numpy()
+        value = pd.Series(_take(list(parsed.to_numpy()), row_codes, np.datetime64("NaT")).astype("datetime64[us]"))
         expected = f"a date in the declared format {fmt!r} ([dates] in cleaning.toml)"
     elif kind == "dateTime":
-        value, bad, no_zone = parse_datetimes(remaining, rules.timezone)
-        invalid = bad.to_numpy()
+        parsed, bad, no_zone = parse_datetimes(pd.Series(remaining, dtype="string"), rules.timezone)
+        invalid_u[:-1] = bad.to_numpy()
+        value = pd.Series(pd.DatetimeIndex(parsed).take(np.where(row_codes >= 0, row_codes, 0)))
+        value = value.mask(row_codes < 0).astype("datetime64[us, UTC]")
         expected = "an ISO 8601 date-time" + (
             " with a UTC offset (or declare timezone in cleaning.toml)" if no_zone.any() else ""
         )
     elif kind == "time":
-        ok = remaining.str.fullmatch(_TIME).fillna(False).to_numpy(dtype=bool)
-        invalid = ~ok & ~blank(remaining).to_numpy()
-        value = remaining.mask(~ok)
+        ok = [t is not None and re.fullmatch(_TIME, t) is not None for t in remaining]
+        invalid_u[:-1] = [t is not None and not good for t, good in zip(remaining, ok, strict=True)]
+        value = _strings(_take([t if good else None for t, good in zip(remaining, ok, strict=True)], row_codes, None))
         expected = "a time HH:MM[:SS]"
     else:  # pragma: no cover - every type is handled above
         raise AssertionError(kind)
-    reason = found
     return TypedColumn(
-        value=pd.Series(value, index=index).mask(special),
+        value=value,
         reason=reason,
-        coded=coded,
-        invalid=np.flatnonzero(invalid),
+        coded=_strings(_take(coded_u, row_codes, None)),
+        invalid=np.flatnonzero(invalid_u[row_codes]),
         expected=expected,
         log=log,
         problems=problems,
     )
+
+
+_NUMBER_RE = re.compile(NUMBER_PATTERN)
+_THOUSANDS_RE = re.compile(r"[+-]?[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]*)?")
+
+
+def _read_number(text: str, integer: bool) -> tuple[float | None, bool]:
+    """A normalised answer as a number (``None`` when it is not one), and whether it was regrouped."""
+    grouped = _THOUSANDS_RE.fullmatch(text) is not None
+    plain = text.replace(",", "") if grouped else text
+    if _NUMBER_RE.fullmatch(plain) is None:
+        return None, False
+    number = float(plain)
+    if integer and (number != round(number) or abs(number) > 2**53):
+        return None, False
+    return number, grouped
 
 
 def _number_str(value: object) -> str:
@@ -422,44 +474,25 @@ def _number_str(value: object) -> str:
 
 
 def _select_one(
-    values: pd.Series, question: Question, instrument: Instrument
+    remaining: list[str | None], row_codes: np.ndarray, question: Question, instrument: Instrument
 ) -> tuple[pd.Series, np.ndarray, str]:
+    invalid_u = np.zeros(len(remaining) + 1, dtype=bool)
     try:
         choices = instrument.choice_list(question.list_name or "")
     except KeyError:
-        empty = blank(values).to_numpy()
-        return values.mask(empty), np.zeros(len(values), bool), "a code"
-    real = [c.name for c in choices.choices if not c.special]
-    known = values.isin(real).fillna(False).to_numpy()
-    invalid = ~known & ~blank(values).to_numpy()
+        return _strings(_take(remaining, row_codes, None)), invalid_u, "a code"
+    real = {c.name for c in choices.choices if not c.special}
     numeric = all(re.fullmatch(r"-?[0-9]+", c) for c in choices.codes)
-    expected = f"a code of list {choices.name!r} ({', '.join(choices.codes[:12])}{'...' if len(choices.codes) > 12 else ''})"
-    if numeric:
-        value = parse_numbers(values.where(known), integer=True).values.round().astype("Int64")
-    else:
-        value = values.where(known).astype("string")
-    return value, invalid, expected
-
-
-def _rule_log(
-    table: str, raw: pd.Series, code_text: pd.Series, rule: pd.Series, name: str
-) -> list[pd.DataFrame]:
-    entries = []
-    for which in ("code_alias", "special_text"):
-        hit = rule.eq(which).fillna(False).to_numpy()
-        if hit.any():
-            positions = np.flatnonzero(hit)
-            entries.append(
-                log_entries(
-                    table,
-                    positions,
-                    name,
-                    raw.to_numpy(dtype=object)[positions],
-                    code_text.to_numpy(dtype=object)[positions],
-                    which,
-                )
-            )
-    return entries
+    known = [t if t in real else None for t in remaining]
+    invalid_u[:-1] = [t is not None and t not in real for t in remaining]
+    listed = ", ".join(choices.codes[:12]) + ("..." if len(choices.codes) > 12 else "")
+    expected = f"a code of list {choices.name!r} ({listed})"
+    if not numeric:
+        return _strings(_take(known, row_codes, None)), invalid_u, expected
+    numbers = np.array([np.nan if t is None else float(t) for t in known] + [np.nan])[row_codes]
+    missing = np.isnan(numbers)
+    value = pd.Series(pd.arrays.IntegerArray(np.where(missing, 0, numbers).astype(np.int64), missing))
+    return value, invalid_u, expected
 
 
 def _not_accepted(

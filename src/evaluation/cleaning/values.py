@@ -31,6 +31,7 @@ __all__ = [
     "blank",
     "fold",
     "normalise",
+    "normalise_one",
     "normalise_phones",
     "parse_dates",
     "parse_datetimes",
@@ -47,6 +48,7 @@ _THOUSANDS = r"[+-]?[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]*)?"
 #: A mainland mobile number (DATA.md section 10, #6).
 PHONE_PATTERN = r"1[3-9][0-9]{9}"
 _INVISIBLE = "[\u200b\u200c\u200d\u2060\ufeff]"
+_INVISIBLE_RE = re.compile(_INVISIBLE)
 _PHONE_SEPARATORS = r"[\s\-\.\(\)（）]"
 _ID_WEIGHTS = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2], dtype=np.int64)
 _ID_CHECK = np.frombuffer(b"10X98765432", dtype=np.uint8)
@@ -226,6 +228,24 @@ def _folded(items: tuple[tuple[str, str], ...]) -> dict[str, str]:
     return {fold(k): v for k, v in items}
 
 
+def normalise_one(text: str) -> str:
+    """Normalise one text exactly as :func:`normalise` normalises a column.
+
+    Parameters
+    ----------
+    text : str
+        Any text.
+
+    Returns
+    -------
+    str
+        NFKC, zero-width characters removed, ``−`` as ``-``, surrounding white space stripped.
+    """
+    folded = unicodedata.normalize("NFKC", text)
+    folded = _INVISIBLE_RE.sub("", folded).replace("\u2212", "-")
+    return folded.strip()
+
+
 def fold(text: str) -> str:
     """Fold a text as :func:`special_text` compares it: NFKC, invisible characters, case.
 
@@ -239,9 +259,7 @@ def fold(text: str) -> str:
     str
         The text normalised like :func:`normalise` and lower-cased.
     """
-    folded = unicodedata.normalize("NFKC", text)
-    folded = re.sub(_INVISIBLE, "", folded).replace("\u2212", "-")
-    return folded.strip().lower()
+    return normalise_one(text).lower()
 
 
 def parse_dates(values: pd.Series, fmt: str = "iso8601") -> tuple[pd.Series, pd.Series]:
