@@ -31,6 +31,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 import pyreadstat
 
 from evaluation.cleaning.decisions import DECISION_COLUMNS, Decisions
@@ -591,14 +592,20 @@ def identifier_values(records: Iterable[PrivateRecords]) -> list[str]:
     return sorted((v for v in values if len(v) >= 2), key=lambda v: (-len(v), v))
 
 
-def _file_texts(path: pathlib.Path) -> list[str]:
+def _file_texts(path: pathlib.Path) -> list[pa.Array]:
+    """Every text a file holds, as arrow string arrays (names, values, labels)."""
     suffix = path.suffix.lower()
     if suffix == ".parquet":
-        frame = pd.read_parquet(path)
-        texts = [str(c) for c in frame.columns]
-        for column in frame.columns:
-            texts += frame[column].astype("string").dropna().tolist()
-        return texts
+        table = pq.read_table(path)
+        arrays = [pa.array([str(n) for n in table.column_names], type=pa.large_string())]
+        for column in table.columns:
+            try:
+                arrays.append(pc.cast(column, pa.large_string()).combine_chunks())
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                arrays.append(
+                    pa.array([str(v) for v in column.to_pylist()], type=pa.large_string())
+                )
+        return arrays
     if suffix in {".sav", ".dta"}:
         reader = pyreadstat.read_sav if suffix == ".sav" else pyreadstat.read_dta
         frame, meta = reader(str(path), user_missing=True)
@@ -606,10 +613,10 @@ def _file_texts(path: pathlib.Path) -> list[str]:
         texts += [str(v) for v in (meta.column_labels or []) if v]
         for mapping in (meta.variable_value_labels or {}).values():
             texts += [str(v) for v in mapping.values()]
-        for column in frame.columns:
-            texts += frame[column].astype("string").dropna().tolist()
-        return texts
-    return path.read_bytes().decode("utf-8", errors="replace").splitlines()
+        texts += [str(v) for v in frame.to_numpy(dtype=object).ravel()]
+        return [pa.array(texts, type=pa.large_string())]
+    text = path.read_bytes().decode("utf-8", errors="replace")
+    return [pa.array(text.splitlines(), type=pa.large_string())]
 
 
 def scan_outputs(out: str | os.PathLike[str], identifiers: Sequence[str]) -> None:
@@ -642,12 +649,10 @@ def scan_outputs(out: str | os.PathLike[str], identifiers: Sequence[str]) -> Non
     for path in sorted(pathlib.Path(out).rglob("*")):
         if not path.is_file():
             continue
-        texts = _file_texts(path)
-        if not texts:
-            continue
-        hits = pc.match_substring_regex(pa.array(texts, type=pa.large_string()), pattern)
-        if bool(pc.any(hits).as_py()):
-            leaking.append(str(path))
+        for array in _file_texts(path):
+            if len(array) and pc.any(pc.match_substring_regex(array, pattern)).as_py():
+                leaking.append(str(path))
+                break
     if leaking:
         msg = (
             f"identifiers found in {len(leaking)} output files: {leaking[:10]}; remove them "

@@ -230,7 +230,8 @@ def build_panel(rounds: Sequence[CleanRound], frame: SampleFrame | None = None) 
         if late.any():
             extra = data.loc[late, [key]].drop_duplicates()
             units = pd.concat([units, extra], ignore_index=True)
-    attrition = _attrition(data, units, key, round_names, ordered)
+    narrow = [c for c in (key, "round", "interviewed", "trk_status") if c in data.columns]
+    attrition = _attrition(data[narrow], units, key, round_names, ordered)
     data = data.merge(
         attrition[[key, "attrited"]], on=key, how="left", validate="many_to_one"
     )
