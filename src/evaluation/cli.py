@@ -176,7 +176,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="private folder for identifiers (default data/private; never inside --out)",
     )
     clean.add_argument("--decisions", help="folder with cleaning.toml and the decision files")
-    clean.add_argument("--surveys", default="surveys", help="instrument definitions (default surveys)")
+    clean.add_argument(
+        "--surveys", default="surveys", help="instrument definitions (default surveys)"
+    )
     clean.add_argument(
         "--partner",
         choices=["none", "sav", "dta", "both"],

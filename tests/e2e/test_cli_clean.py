@@ -108,8 +108,18 @@ def _raw(tmp_path, baseline=None, endline=None):
     (raw / "frame.csv").write_text(FRAME, encoding="utf-8")
     baseline = baseline or [
         _baseline(1, "TJ001001", "TJ001", "1", job_title_text=f"焊工，手机{PHONES[1]}"),
-        _baseline(2, "TJ001002", "TJ001", "1", job_wage="不知道", edu_major_text=f"{NAMES[0]}介绍的专业"),
-        _baseline(3, "TJ002001", "TJ002", "0", dem_sex="2", job_wage="５２００", job_tasks_text=f"证件{RESIDENT_ID}"),
+        _baseline(
+            2, "TJ001002", "TJ001", "1", job_wage="不知道", edu_major_text=f"{NAMES[0]}介绍的专业"
+        ),
+        _baseline(
+            3,
+            "TJ002001",
+            "TJ002",
+            "0",
+            dem_sex="2",
+            job_wage="５２００",
+            job_tasks_text=f"证件{RESIDENT_ID}",
+        ),
     ]
     endline = endline or [
         {
@@ -153,10 +163,14 @@ def _run(tmp_path, raw, *extra):
     return main(
         [
             "clean",
-            "--raw", str(raw),
-            "--out", str(tmp_path / "out"),
-            "--private", str(tmp_path / "private"),
-            "--surveys", str(ROOT / "surveys"),
+            "--raw",
+            str(raw),
+            "--out",
+            str(tmp_path / "out"),
+            "--private",
+            str(tmp_path / "private"),
+            "--surveys",
+            str(ROOT / "surveys"),
             *extra,
         ]
     )
@@ -165,12 +179,20 @@ def _run(tmp_path, raw, *extra):
 def _texts(path: pathlib.Path) -> list[str]:
     if path.suffix == ".parquet":
         frame = pd.read_parquet(path)
-        return [*map(str, frame.columns), *frame.astype("string").fillna("").to_numpy().ravel().tolist()]
+        return [
+            *map(str, frame.columns),
+            *frame.astype("string").fillna("").to_numpy().ravel().tolist(),
+        ]
     if path.suffix in {".sav", ".dta"}:
         reader = pyreadstat.read_sav if path.suffix == ".sav" else pyreadstat.read_dta
         frame, meta = reader(str(path))
         labels = [str(v) for m in meta.variable_value_labels.values() for v in m.values()]
-        return [*map(str, frame.columns), *map(str, frame.to_numpy().ravel()), *labels, *map(str, meta.column_labels)]
+        return [
+            *map(str, frame.columns),
+            *map(str, frame.to_numpy().ravel()),
+            *labels,
+            *map(str, meta.column_labels),
+        ]
     return [path.read_text(encoding="utf-8-sig")]
 
 
@@ -217,9 +239,13 @@ def test_clean_writes_everything_and_no_identifier(tmp_path, capsys, monkeypatch
     private = sorted(p for p in (tmp_path / "private").rglob("*") if p.is_file())
     assert private
     assert all(stat.S_IMODE(os.stat(p).st_mode) == 0o600 for p in private)
-    stored = pd.read_parquet(tmp_path / "private" / "apprentice" / "baseline" / "identifiers.parquet")
+    stored = pd.read_parquet(
+        tmp_path / "private" / "apprentice" / "baseline" / "identifiers.parquet"
+    )
     assert stored["id_name"].tolist() == list(NAMES)
-    assert_pii_kept = pd.read_parquet(tmp_path / "private" / "apprentice" / "baseline" / "redactions.parquet")
+    assert_pii_kept = pd.read_parquet(
+        tmp_path / "private" / "apprentice" / "baseline" / "redactions.parquet"
+    )
     assert len(assert_pii_kept) == 3
 
 
@@ -227,7 +253,9 @@ def test_clean_writes_everything_and_no_identifier(tmp_path, capsys, monkeypatch
 def test_unresolved_duplicates_exit_1_with_a_report(tmp_path, capsys):
     rows = [
         _baseline(1, "TJ001001", "TJ001", "1"),
-        _baseline(2, "TJ001001", "TJ001", "1", id_name=NAMES[0], dem_sex="2", dem_birth_year="2001"),
+        _baseline(
+            2, "TJ001001", "TJ001", "1", id_name=NAMES[0], dem_sex="2", dem_birth_year="2001"
+        ),
         _baseline(3, "TJ002001", "TJ002", "0"),
     ]
     raw = _raw(tmp_path, baseline=rows)
@@ -237,18 +265,23 @@ def test_unresolved_duplicates_exit_1_with_a_report(tmp_path, capsys):
     assert "TJ001001" in err
     for planted in PLANTED:
         assert planted not in err
-    report = pd.read_csv(tmp_path / "out" / "duplicates_report.csv", dtype=str, keep_default_na=False)
+    report = pd.read_csv(
+        tmp_path / "out" / "duplicates_report.csv", dtype=str, keep_default_na=False
+    )
     assert report["instance_id"].tolist() == ["uuid:b1", "uuid:b2"]
     assert report["classification"].tolist() == ["different_person", "different_person"]
     # the field team fills the report in; it becomes the decisions file
     decisions = tmp_path / "decisions"
     decisions.mkdir()
     report = report.assign(
-        action=["keep", "newid"], newid=["", "TJ001002"], initials=["LW", "LW"], notes=["roster", "roster"]
+        action=["keep", "newid"],
+        newid=["", "TJ001002"],
+        initials=["LW", "LW"],
+        notes=["roster", "roster"],
     )
-    report[["instrument", "round", "key", "instance_id", "action", "newid", "initials", "notes"]].to_csv(
-        decisions / "duplicates.csv", index=False
-    )
+    report[
+        ["instrument", "round", "key", "instance_id", "action", "newid", "initials", "notes"]
+    ].to_csv(decisions / "duplicates.csv", index=False)
     assert _run(tmp_path, raw, "--decisions", str(decisions)) == 0
     baseline = pd.read_parquet(tmp_path / "out" / "apprentice" / "baseline.parquet")
     assert baseline["resp_id"].tolist() == ["TJ001001", "TJ001002", "TJ002001"]
@@ -257,9 +290,18 @@ def test_unresolved_duplicates_exit_1_with_a_report(tmp_path, capsys):
 @pytest.mark.slow
 def test_an_endline_id_outside_the_frame_exits_1(tmp_path, capsys):
     endline = [
-        {"KEY": "uuid:e9", "meta_enum_id": "E001", "meta_city": "TJ", "enterprise_id": "TJ009",
-         "meta_sample_group": "1", "meta_round": "endline", "resp_id": "TJ009001",
-         "resp_id_check": "TJ009001", "trk_status": "4", "trk_attempts": "1"},
+        {
+            "KEY": "uuid:e9",
+            "meta_enum_id": "E001",
+            "meta_city": "TJ",
+            "enterprise_id": "TJ009",
+            "meta_sample_group": "1",
+            "meta_round": "endline",
+            "resp_id": "TJ009001",
+            "resp_id_check": "TJ009001",
+            "trk_status": "4",
+            "trk_attempts": "1",
+        },
     ]
     raw = _raw(tmp_path, endline=endline)
     assert _run(tmp_path, raw) == 1
@@ -271,8 +313,17 @@ def test_an_endline_id_outside_the_frame_exits_1(tmp_path, capsys):
 def test_private_inside_out_is_refused(tmp_path, capsys):
     raw = _raw(tmp_path)
     status = main(
-        ["clean", "--raw", str(raw), "--out", str(tmp_path / "out"), "--private",
-         str(tmp_path / "out" / "private"), "--surveys", str(ROOT / "surveys")]
+        [
+            "clean",
+            "--raw",
+            str(raw),
+            "--out",
+            str(tmp_path / "out"),
+            "--private",
+            str(tmp_path / "out" / "private"),
+            "--surveys",
+            str(ROOT / "surveys"),
+        ]
     )
     assert status == 1
     assert "inside --out" in capsys.readouterr().err

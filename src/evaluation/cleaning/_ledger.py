@@ -35,6 +35,7 @@ def log_entries(
     variable: str,
     old: object,
     new: object,
+    *,
     rule: str,
 ) -> pd.DataFrame:
     """Cleaning-log entries for changed cells of one column.
@@ -106,8 +107,8 @@ def problem_entries(
     variable: str | None,
     kind: str,
     severity: str,
-    message: object,
     *,
+    message: object,
     value: object = pd.NA,
     source: object = pd.NA,
 ) -> pd.DataFrame:

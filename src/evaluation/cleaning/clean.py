@@ -254,7 +254,7 @@ def _redact_numbers(typed: _Typed, questions: Sequence[Question], table: str) ->
         typed.values[q.name] = value.mask(hit)
         typed.coded[q.name] = typed.coded[q.name].mask(hit)
         typed.log.append(
-            log_entries(table, positions, q.name, "<withheld: phone>", "", "pii_redacted")
+            log_entries(table, positions, q.name, "<withheld: phone>", "", rule="pii_redacted")
         )
         typed.problems.append(
             problem_entries(
@@ -263,7 +263,7 @@ def _redact_numbers(typed: _Typed, questions: Sequence[Question], table: str) ->
                 q.name,
                 "pii_in_number",
                 "error",
-                f"{q.name}: a number shaped like a mobile phone number was removed",
+                message=f"{q.name}: a number shaped like a mobile phone number was removed",
             )
         )
 
@@ -295,7 +295,7 @@ def _redact_text(
                 q.name,
                 np.array([f"<withheld: {k}>" for k in kinds], dtype=object),
                 redacted.to_numpy(dtype=object)[positions],
-                "pii_redacted",
+                rule="pii_redacted",
             )
         )
         typed.problems.append(
@@ -305,7 +305,9 @@ def _redact_text(
                 q.name,
                 "pii_in_text",
                 "warning",
-                [f"{q.name}: an identifier ({k}) found in the answer was redacted" for k in kinds],
+                message=[
+                    f"{q.name}: an identifier ({k}) found in the answer was redacted" for k in kinds
+                ],
             )
         )
         originals.append(
@@ -405,7 +407,6 @@ def clean_round(
     round_name = stacked.round
     stacked, log_h, problems_h = harmonise(stacked, decisions)
     meta = stacked.meta
-    n_main = len(stacked.data)
     logs: list[pd.DataFrame] = [log_h]
     problems: list[pd.DataFrame] = [stacked.issues, problems_h]
     exclusions: list[pd.DataFrame] = []
@@ -446,7 +447,9 @@ def clean_round(
                         found.column,
                         f"invalid_{found.kind}",
                         "warning",
-                        f"{found.column}: not a valid {what} (value kept in the private store)",
+                        message=(
+                            f"{found.column}: not a valid {what} (value kept in the private store)"
+                        ),
                     )
                 )
 
@@ -482,8 +485,7 @@ def clean_round(
         for q, _ in stacked.specs[MAIN_TABLE].questions
         if q.type not in _NOT_CONTENT
         and q.name in main.columns
-        and q.name != key_name
-        and q.name != f"{key_name}_check"
+        and q.name not in {key_name, f"{key_name}_check"}
     ]
     content = pd.DataFrame({c: normalise(main[c]) for c in content_questions}, index=main.index)
     stable = [q.name for q, _ in instrument.walk() if q.backcheck == "should_not_change"]
@@ -529,14 +531,22 @@ def clean_round(
                 key_name,
                 "possible_same_person",
                 "warning",
-                f"submissions under different IDs {shown} share the same {what}: one person "
-                "under two IDs?",
+                message=(
+                    f"submissions under different IDs {shown} share the same {what}: one "
+                    "person under two IDs?"
+                ),
             )
         )
 
     # 7. corrections and specify recodes
     main, private_main, okay, log_corr, problems_corr = apply_corrections(
-        main, private[MAIN_TABLE], keys, active, decisions, instrument, round_name=round_name
+        main,
+        private[MAIN_TABLE],
+        keys,
+        active,
+        decisions=decisions,
+        instrument=instrument,
+        round_name=round_name,
     )
     private[MAIN_TABLE] = private_main
     logs.append(log_corr)
@@ -597,7 +607,7 @@ def clean_round(
     reasons: dict[str, dict[str, pd.Series]] = {}
     coded_frames: dict[str, pd.DataFrame] = {}
     positions_of: dict[str, np.ndarray] = {}
-    for table in typed:
+    for table, typed_table in typed.items():
         if table == MAIN_TABLE:
             frame = coded_main
             position = None
@@ -606,7 +616,7 @@ def clean_round(
             parent_rows = links[table]["parent"].to_numpy()
             positions_of[table] = _repeat_positions(links[table])
             parent_frame = coded_frames[parent].iloc[parent_rows].reset_index(drop=True)
-            frame = _coded_frame(typed[table], {c: parent_frame[c] for c in parent_frame.columns})
+            frame = _coded_frame(typed_table, {c: parent_frame[c] for c in parent_frame.columns})
             position = pd.Series(positions_of[table], index=frame.index)
         coded_frames[table] = frame
         rel = relevance(
@@ -615,20 +625,20 @@ def clean_round(
         problems += rel.problems
         reasons[table] = {}
         for q in questions[table]:
-            if q.name not in typed[table].values or not q.asks_respondent:
+            if q.name not in typed_table.values or not q.asks_respondent:
                 continue
             answer = Answer(
-                value=typed[table].values[q.name],
-                reason=typed[table].reasons[q.name],
-                coded=typed[table].coded[q.name],
-                show_values=typed[table].show[q.name],
+                value=typed_table.values[q.name],
+                reason=typed_table.reasons[q.name],
+                coded=typed_table.coded[q.name],
+                show_values=typed_table.show[q.name],
             )
             okay_rows = (
                 okay.get(q.name, np.zeros(len(frame), bool))
                 if table == MAIN_TABLE
                 else np.zeros(len(frame), bool)
             )
-            if q.name in typed[table].absent:
+            if q.name in typed_table.absent:
                 okay_rows = np.ones(len(frame), bool)
             reason, found = check_answers(
                 q,
@@ -643,8 +653,8 @@ def clean_round(
             )
             reasons[table][q.name] = reason
             problems += found
-        logs += typed[table].log
-        problems += typed[table].problems
+        logs += typed_table.log
+        problems += typed_table.problems
     problems += _repeat_counts(stacked, links, coded_frames, table_active, today)
 
     # 11. assemble
@@ -677,27 +687,27 @@ def clean_round(
         typed[MAIN_TABLE],
         reasons[MAIN_TABLE],
         questions[MAIN_TABLE],
-        key_name,
-        keys_final,
-        round_name,
-        ids,
-        meta,
-        interviewed,
-        active,
+        key_name=key_name,
+        keys=keys_final,
+        round_name=round_name,
+        ids=ids,
+        meta=meta,
+        interviewed=interviewed,
+        active=active,
     )
     repeats = {
         table: _assemble_repeat(
             typed[table],
             reasons[table],
             questions[table],
-            key_name,
-            round_name,
-            rows_lookup,
-            links,
-            stacked,
-            table,
-            positions_of,
-            table_active[table],
+            key_name=key_name,
+            round_name=round_name,
+            rows=rows_lookup,
+            links=links,
+            stacked=stacked,
+            table=table,
+            positions=positions_of,
+            active=table_active[table],
         )
         for table in links
     }
@@ -708,7 +718,14 @@ def clean_round(
             rows_kept[(str(source), table)] = int(count)
     exclusion_table = _ledger.finalise(concat(exclusions, EXCLUDE), EXCLUSION_COLUMNS, rows_lookup)
     private_records = _private(
-        private, rows_lookup, table_active, round_name, key_name, redactions, links, positions_of
+        private,
+        rows_lookup,
+        table_active,
+        round_name=round_name,
+        key_name=key_name,
+        redactions=redactions,
+        links=links,
+        positions=positions_of,
     )
     return CleanRound(
         instrument=instrument,
@@ -756,7 +773,9 @@ def _repeat_counts(
                     table,
                     "check_not_evaluated",
                     "warning",
-                    f"{table}: repeat_count {repeat.repeat_count!r} cannot be evaluated ({err})",
+                    message=(
+                        f"{table}: repeat_count {repeat.repeat_count!r} cannot be evaluated ({err})"
+                    ),
                 )
             )
             continue
@@ -772,7 +791,7 @@ def _repeat_counts(
                     table,
                     "repeat_count_mismatch",
                     "error",
-                    [
+                    message=[
                         f"{table}: {int(counts[p])} rows but repeat_count gives {wanted[p]:g}"
                         for p in positions
                     ],
@@ -830,6 +849,7 @@ def _assemble_main(
     typed: _Typed,
     reasons: Mapping[str, pd.Series],
     questions: Sequence[Question],
+    *,
     key_name: str,
     keys: pd.Series,
     round_name: str,
@@ -854,6 +874,7 @@ def _assemble_repeat(
     typed: _Typed,
     reasons: Mapping[str, pd.Series],
     questions: Sequence[Question],
+    *,
     key_name: str,
     round_name: str,
     rows: Mapping[str, pd.DataFrame],
@@ -887,6 +908,7 @@ def _private(
     private: Mapping[str, pd.DataFrame],
     rows: Mapping[str, pd.DataFrame],
     active: Mapping[str, np.ndarray],
+    *,
     round_name: str,
     key_name: str,
     redactions: Sequence[pd.DataFrame],

@@ -16,6 +16,7 @@ of a direct identifier.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 
 import numpy as np
@@ -57,7 +58,7 @@ def normalise_keys(values: pd.Series, key_name: str) -> tuple[pd.Series, pd.Data
         key_name,
         raw.to_numpy(dtype=object)[positions],
         keys.to_numpy(dtype=object)[positions],
-        "id_normalised",
+        rule="id_normalised",
     )
     return keys, log
 
@@ -126,7 +127,9 @@ def apply_id_corrections(
                     key_name,
                     "unused_decision",
                     "warning",
-                    f"{line}: submission {instance!r} is not in the data (decision not used)",
+                    message=(
+                        f"{line}: submission {instance!r} is not in the data (decision not used)"
+                    ),
                 )
             )
             continue
@@ -134,14 +137,15 @@ def apply_id_corrections(
         current = keys.iloc[position]
         old = str(normalise(pd.Series([row["old_id"]])).str.upper().iloc[0])
         if (current if isinstance(current, str) else "") != old:
+            held = current if isinstance(current, str) else ""
             msg = (
-                f"{line}: submission {instance!r} holds ID {current if isinstance(current, str) else ''!r},"
-                f" not old_id {row['old_id']!r}; the decision is stale"
+                f"{line}: submission {instance!r} holds ID {held!r}, not old_id "
+                f"{row['old_id']!r}; the decision is stale"
             )
             raise DecisionsError(msg)
         new = str(normalise(pd.Series([row["new_id"]])).str.upper().iloc[0])
         logs.append(
-            log_entries(MAIN_TABLE, np.array([position]), key_name, old, new, "id_correction")
+            log_entries(MAIN_TABLE, np.array([position]), key_name, old, new, rule="id_correction")
         )
         keys.iloc[position] = new
     missing = keys.isna().to_numpy() & active
@@ -167,9 +171,9 @@ def apply_corrections(
     private: pd.DataFrame,
     keys: pd.Series,
     active: np.ndarray,
+    *,
     decisions: Decisions,
     instrument: Instrument,
-    *,
     round_name: str,
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, np.ndarray], pd.DataFrame, pd.DataFrame]:
     """Apply ``corrections.csv`` to the main table (and to identifiers in the private records).
@@ -229,7 +233,9 @@ def apply_corrections(
                     variable,
                     "unused_decision",
                     "warning",
-                    f"{line}: key {key!r} is not among the kept submissions (decision not used)",
+                    message=(
+                        f"{line}: key {key!r} is not among the kept submissions (decision not used)"
+                    ),
                 )
             )
             continue
@@ -246,7 +252,10 @@ def apply_corrections(
             and normalise(pd.Series([current_text])).iloc[0] != normalise(pd.Series([old])).iloc[0]
         ):
             shown = "the file's value" if identifier else repr(current_text)
-            msg = f"{line}: {variable} of {key!r} is {shown}, not the old value given; the decision is stale"
+            msg = (
+                f"{line}: {variable} of {key!r} is {shown}, not the old value given; the "
+                "decision is stale"
+            )
             raise DecisionsError(msg)
         new = "" if action == "blank" else str(row["new"])
         column = target[variable].astype("string").copy()
@@ -260,12 +269,16 @@ def apply_corrections(
                 variable,
                 "<identifier>" if identifier else current_text,
                 "<identifier>" if identifier else new,
-                rule,
+                rule=rule,
             )
         )
     logs_frame = pd.concat(logs, ignore_index=True) if logs else pd.DataFrame()
     problems_frame = pd.concat(problems, ignore_index=True) if problems else pd.DataFrame()
     return data, private, okay, logs_frame, problems_frame
+
+
+def _swap(parts: list[str], *, old: str, new: str) -> str:
+    return " ".join(dict.fromkeys(new if p == old else p for p in parts))
 
 
 def apply_specify(
@@ -343,9 +356,7 @@ def apply_specify(
             recoded = (
                 answers.iloc[positions]
                 .str.split()
-                .map(
-                    lambda parts: " ".join(dict.fromkeys(code if p == other else p for p in parts))
-                )
+                .map(functools.partial(_swap, old=other, new=code))
             )
         else:
             recoded = pd.Series(code, index=answers.index[positions])
@@ -356,7 +367,7 @@ def apply_specify(
                 parent,
                 answers.to_numpy(dtype=object)[positions],
                 recoded.to_numpy(dtype=object),
-                "specify_recode",
+                rule="specify_recode",
             )
         )
         column = frame[parent].astype("string").copy()

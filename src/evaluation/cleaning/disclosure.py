@@ -142,10 +142,18 @@ def k_anonymity(data: pd.DataFrame, quasi: Sequence[str], required: int = 5) -> 
         raise DisclosureError(msg)
     records = len(data)
     if not quasi or records == 0:
-        sizes = pd.DataFrame({"size": [records] if records else [], "classes": [1] if records else []})
+        sizes = pd.DataFrame(
+            {"size": [records] if records else [], "classes": [1] if records else []}
+        )
         sizes["records"] = sizes["size"] * sizes["classes"]
         return DisclosureReport(
-            tuple(quasi), records, required, records, 0, 1 if records else 0, sizes,
+            tuple(quasi),
+            records,
+            required,
+            records,
+            0,
+            1 if records else 0,
+            sizes,
             pd.DataFrame({"quasi_identifier": list(quasi), "distinct": [0] * len(quasi)}),
         )
     codes = np.zeros(records, dtype=np.int64)
@@ -156,8 +164,12 @@ def k_anonymity(data: pd.DataFrame, quasi: Sequence[str], required: int = 5) -> 
     size_of = np.bincount(codes)
     per_record = size_of[codes]
     sizes = (
-        pd.Series(size_of).value_counts().rename_axis("size").reset_index(name="classes")
-        .sort_values("size").reset_index(drop=True)
+        pd.Series(size_of)
+        .value_counts()
+        .rename_axis("size")
+        .reset_index(name="classes")
+        .sort_values("size")
+        .reset_index(drop=True)
     )
     sizes["records"] = sizes["size"] * sizes["classes"]
     distinct = pd.DataFrame(

@@ -102,7 +102,11 @@ def duplicate_downloads(
     keep = active.copy()
     if not repeated.any():
         empty = exclusion_entries(MAIN_TABLE, np.zeros(0, np.int64), "")
-        return keep, empty, problem_entries(MAIN_TABLE, np.zeros(0, np.int64), None, "", "", "")
+        return (
+            keep,
+            empty,
+            problem_entries(MAIN_TABLE, np.zeros(0, np.int64), None, "", "", message=""),
+        )
     rows = np.flatnonzero(repeated)
     sub = content.iloc[rows].astype("string").fillna("")
     sub.insert(0, "__instance", instance.to_numpy()[rows])
@@ -122,7 +126,9 @@ def duplicate_downloads(
         "instance_id",
         "instance_id_reused",
         "error",
-        "the same instance ID holds different contents (an edited submission exported twice?)",
+        message=(
+            "the same instance ID holds different contents (an edited submission exported twice?)"
+        ),
     )
     return keep, exclusions, problems
 
@@ -272,7 +278,9 @@ def resolve_duplicates(
                     key_name,
                     "unused_decision",
                     "warning",
-                    f"{line}: submission {instance!r} is not in the data (decision not used)",
+                    message=(
+                        f"{line}: submission {instance!r} is not in the data (decision not used)"
+                    ),
                 )
             )
             continue
@@ -301,7 +309,7 @@ def resolve_duplicates(
                     key_name,
                     keys.iloc[position],
                     new,
-                    "duplicate_newid",
+                    rule="duplicate_newid",
                 )
             )
             keys.iloc[position] = new

@@ -5,10 +5,10 @@ variable labels (the question text in English or Chinese), value labels (the cho
 the missing reasons as missing values instead of companion columns. In SPSS the instrument's
 special codes go back into the value column and are declared user-missing on every question
 that has a reason (SPSS allows three discrete codes: don't know, refused, not applicable), and
-skipped and missing answers are system-missing. In Stata the reasons become extended missing values: ``.d`` don't know, ``.r``
-refused, ``.n`` not applicable, ``.s`` skipped, ``.m`` missing. Device metadata and free text stay
-out of partner files (DIME: free text is identifying until reviewed); dates and times are
-written as naive UTC.
+skipped and missing answers are system-missing. In Stata the reasons become extended missing
+values: ``.d`` don't know, ``.r`` refused, ``.n`` not applicable, ``.s`` skipped, ``.m``
+missing. Device metadata and free text stay out of partner files (DIME: free text is
+identifying until reviewed); dates and times are written as naive UTC.
 """
 
 from __future__ import annotations
@@ -160,7 +160,10 @@ def labelled_table(
                     if declared:
                         missing_ranges[name] = [float(special[k].value) for k in declared]
                         value_labels.setdefault(name, {}).update(
-                            {float(special[k].value): _label(special[k].label, language) for k in declared}
+                            {
+                                float(special[k].value): _label(special[k].label, language)
+                                for k in declared
+                            }
                         )
                     columns[name] = pd.Series(column, index=data.index)
                 else:

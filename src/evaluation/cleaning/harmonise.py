@@ -109,7 +109,7 @@ def harmonise(stacked: Stacked, decisions: Decisions) -> tuple[Stacked, pd.DataF
                     column,
                     "column_dropped",
                     "info",
-                    f"{line}: column {column!r} dropped on purpose",
+                    message=f"{line}: column {column!r} dropped on purpose",
                     source=_sources(stacked),
                 )
             )
@@ -131,7 +131,7 @@ def harmonise(stacked: Stacked, decisions: Decisions) -> tuple[Stacked, pd.DataF
                     name,
                     values[changed].to_numpy(dtype=object),
                     recoded[changed].to_numpy(dtype=object),
-                    "harmonise",
+                    rule="harmonise",
                 )
             )
         if name != column and name in frame.columns:

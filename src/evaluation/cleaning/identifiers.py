@@ -1,4 +1,4 @@
-"""De-identification: direct identifiers leave the data at intake; text is scanned before output.
+r"""De-identification: direct identifiers leave the data at intake; text is scanned before output.
 
 At intake every column of a question flagged ``pii: direct`` (names, phones, resident ID
 numbers) and every geolocation leaves the working data for the private records, keyed by the
@@ -246,8 +246,7 @@ def same_person(
             continue
         codes = sub[shared].groupby(by, dropna=True).ngroup().to_numpy()
         positions = np.flatnonzero(usable)[shared]
-        for code in np.unique(codes):
-            groups.append((what, np.sort(positions[codes == code])))
+        groups.extend((what, np.sort(positions[codes == code])) for code in np.unique(codes))
     return groups
 
 

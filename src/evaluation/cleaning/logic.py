@@ -74,8 +74,10 @@ class _Evaluator:
                         subject,
                         "check_not_evaluated",
                         "warning",
-                        f"{subject}: {expression!r} cannot be evaluated on the data ({err}); "
-                        "the check is skipped (treated as holding)",
+                        message=(
+                            f"{subject}: {expression!r} cannot be evaluated on the data ({err}); "
+                            "the check is skipped (treated as holding)"
+                        ),
                     )
                 )
                 self.cache[key] = np.ones(len(self.frame), dtype=bool)
@@ -223,7 +225,9 @@ def check_answers(
             positions = np.flatnonzero(mask)
             value = shown.to_numpy(dtype=object)[positions] if shown is not None else pd.NA
             problems.append(
-                problem_entries(table, positions, name, kind, severity, message, value=value)
+                problem_entries(
+                    table, positions, name, kind, severity, message=message, value=value
+                )
             )
 
     _flag(

@@ -100,9 +100,11 @@ def read_decisions(directory: str | os.PathLike[str] | None) -> Decisions:
         if not path.exists():
             continue
         text = _text(path)
-        frames[kind] = pd.read_csv(
-            io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False
-        ) if text.strip() else pd.DataFrame(columns=list(DECISION_COLUMNS[kind]))
+        frames[kind] = (
+            pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False)
+            if text.strip()
+            else pd.DataFrame(columns=list(DECISION_COLUMNS[kind]))
+        )
         where[kind] = str(path)
     return Decisions.from_tables(rules, frames, where)
 
@@ -332,7 +334,9 @@ def _accounting(results: Sequence[CleanRound], attribute: str) -> pd.DataFrame:
     return merged.sort_values(order, kind="stable", na_position="first").reset_index(drop=True)
 
 
-def summary(results: Sequence[CleanRound], panels: Mapping[str, Panel] | None = None) -> dict[str, Any]:
+def summary(
+    results: Sequence[CleanRound], panels: Mapping[str, Panel] | None = None
+) -> dict[str, Any]:
     """Return the run's accounting as plain data (``summary.json``).
 
     Parameters
@@ -361,8 +365,7 @@ def summary(results: Sequence[CleanRound], panels: Mapping[str, Panel] | None = 
                 "units": len(panel.attrition),
                 "attrited": int(panel.attrition["attrited"].fillna(0).sum()),
                 "problems": {
-                    str(k): int(v)
-                    for k, v in sorted(panel.problems.groupby("kind").size().items())
+                    str(k): int(v) for k, v in sorted(panel.problems.groupby("kind").size().items())
                 },
             }
             for family, panel in sorted(panels.items())
@@ -418,7 +421,9 @@ def write_clean(
     panel_problems = [p.problems.assign(instrument=f) for f, p in sorted(panels.items())]
     if panel_problems:
         written.append(
-            _write_bytes(root / "panel_problems.csv", _csv(pd.concat(panel_problems, ignore_index=True)))
+            _write_bytes(
+                root / "panel_problems.csv", _csv(pd.concat(panel_problems, ignore_index=True))
+            )
         )
     document = json.dumps(summary(results, panels), indent=2, sort_keys=True, ensure_ascii=False)
     written.append(_write_bytes(root / "summary.json", (document + "\n").encode("utf-8")))
@@ -509,8 +514,10 @@ def write_partner(
         table = labelled_table(
             result.data, result.instrument, kind="sav", language=language, keep=(result.key,)
         )
-        qis = tuple(quasi) if quasi is not None else quasi_identifiers(
-            result.instrument, list(table.data.columns)
+        qis = (
+            tuple(quasi)
+            if quasi is not None
+            else quasi_identifiers(result.instrument, list(table.data.columns))
         )
         qis = tuple(q for q in qis if q in table.data.columns)
         report = check_disclosure(table.data, qis, k, override=True)
@@ -557,7 +564,9 @@ def write_partner(
                     version=14,
                     column_labels=dict(table.column_labels),
                     variable_value_labels={k_: dict(v) for k_, v in table.value_labels.items()},
-                    missing_user_values={k_: list(v) for k_, v in table.missing_user_values.items()},
+                    missing_user_values={
+                        k_: list(v) for k_, v in table.missing_user_values.items()
+                    },
                 )
             paths.append(path)
     return PartnerFiles(paths=tuple(paths), reports=reports)
@@ -659,7 +668,6 @@ def scan_outputs(out: str | os.PathLike[str], identifiers: Sequence[str]) -> Non
             "before sharing the folder"
         )
         raise PrivacyError(msg)
-
 
 
 @dataclass(frozen=True, slots=True)
@@ -775,9 +783,7 @@ def run_clean(
     if reports:
         report = pd.concat(reports, ignore_index=True)
         path = write_duplicates_report(report, out)
-        raise UnresolvedDuplicatesError(
-            "; ".join(messages) + f"; the report is {path}", report
-        )
+        raise UnresolvedDuplicatesError("; ".join(messages) + f"; the report is {path}", report)
     panels: dict[str, Panel] = {}
     by_family: dict[str, list[CleanRound]] = {}
     for result in results:

@@ -88,7 +88,9 @@ def design_frame(frame: SampleFrame, key: str) -> pd.DataFrame:
     design = pd.DataFrame(columns)
     if key != source.key:
         varying = [
-            c for c in design.columns if c != key and design.groupby(key)[c].nunique(dropna=False).gt(1).any()
+            c
+            for c in design.columns
+            if c != key and design.groupby(key)[c].nunique(dropna=False).gt(1).any()
         ]
         if varying:
             msg = (
@@ -178,7 +180,10 @@ def build_panel(rounds: Sequence[CleanRound], frame: SampleFrame | None = None) 
     families = {r.family for r in ordered}
     keys = {r.key for r in ordered}
     if len(families) != 1 or len(keys) != 1:
-        msg = f"build_panel: rounds of different instruments {sorted(families)} or keys {sorted(keys)}"
+        msg = (
+            f"build_panel: rounds of different instruments {sorted(families)} or keys "
+            f"{sorted(keys)}"
+        )
         raise LinkageError(msg)
     key = keys.pop()
     family = families.pop()
@@ -232,9 +237,7 @@ def build_panel(rounds: Sequence[CleanRound], frame: SampleFrame | None = None) 
             units = pd.concat([units, extra], ignore_index=True)
     narrow = [c for c in (key, "round", "interviewed", "trk_status") if c in data.columns]
     attrition = _attrition(data[narrow], units, key, round_names, ordered)
-    data = data.merge(
-        attrition[[key, "attrited"]], on=key, how="left", validate="many_to_one"
-    )
+    data = data.merge(attrition[[key, "attrited"]], on=key, how="left", validate="many_to_one")
     order = {name: i for i, name in enumerate(round_names)}
     data = (
         data.assign(_order=data["round"].map(order))
@@ -275,7 +278,15 @@ def _join_design(
         answered = joined[form].notna()
         differ = answered & (normalise(joined[form]).str.upper() != joined[column].str.upper())
         for _, row in joined[differ.fillna(False)].iterrows():
-            problems.append(_design_problem(row, key, column, f"{column}: the form says {row[form]!r}, the sample frame {row[column]!r} (the frame's value is used)"))
+            problems.append(
+                _design_problem(
+                    row,
+                    key,
+                    column,
+                    f"{column}: the form says {row[form]!r}, the sample frame {row[column]!r} "
+                    "(the frame's value is used)",
+                )
+            )
         joined = joined.drop(columns=form)
     if "meta_sample_group" in joined.columns and "treatment" in joined.columns:
         group = pd.to_numeric(joined["meta_sample_group"], errors="coerce").astype("Int64")
@@ -332,9 +343,7 @@ def _attrition(
         return table
     base = table[f"interviewed_{first}"].eq(1)
     lost = table[f"interviewed_{last}"].eq(0)
-    table["attrited"] = pd.array(
-        np.where(base, lost.astype(int), -1), dtype="Int64"
-    )
+    table["attrited"] = pd.array(np.where(base, lost.astype(int), -1), dtype="Int64")
     table.loc[~base, "attrited"] = pd.NA
     reason = np.where(
         table[f"has_{last}"].eq(0), "no_record", np.where(lost, "not_interviewed", "")

@@ -16,6 +16,7 @@ forms test special codes in their expressions (``${job_wage} = -99``).
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -107,9 +108,7 @@ class SpecialCodes:
     @property
     def own_texts(self) -> frozenset[str]:  # numpydoc ignore=RT01
         """The instrument's own codes as text (``-99``, ``-99.0``)."""
-        return frozenset(
-            text for v in self.values.values() for text in (str(v), repr(float(v)))
-        )
+        return frozenset(text for v in self.values.values() for text in (str(v), repr(float(v))))
 
     def code_text(self, key: str) -> str:
         """Return the instrument's code of a key as text.
@@ -159,7 +158,10 @@ def special_codes(instrument: Instrument, rules: CleaningRules) -> SpecialCodes:
             raise DecisionsError(msg)
         number = float(code)
         if number in by_number and by_number[number] != key:
-            msg = f"cleaning.toml: code_aliases maps {code} to {key!r} but it is the code of {by_number[number]!r}"
+            msg = (
+                f"cleaning.toml: code_aliases maps {code} to {key!r} but it is the code of "
+                f"{by_number[number]!r}"
+            )
             raise DecisionsError(msg)
         by_number[number] = key
     texts = {t: k for t, k in rules.text_codes.items() if k in values}
@@ -200,10 +202,8 @@ class TypedColumn:
 def _accepted(question: Question, instrument: Instrument) -> set[str]:
     accepted = set(question.special)
     if question.is_select and question.list_name:
-        try:
+        with contextlib.suppress(KeyError):
             accepted |= set(instrument.choice_list(question.list_name).special)
-        except KeyError:
-            pass
     return accepted
 
 
@@ -255,8 +255,10 @@ def _strings(values: np.ndarray) -> pd.Series:
     return pd.Series(pd.array(values, dtype="string"))
 
 
-def _special_key(norm: str, codes: SpecialCodes, by_text: Mapping[str, str], own: frozenset[str]) -> tuple[str | None, str | None]:
-    """The special-code key of a normalised answer and the rule that read it, if any."""
+def _special_key(
+    norm: str, codes: SpecialCodes, by_text: Mapping[str, str], own: frozenset[str]
+) -> tuple[str | None, str | None]:
+    """Return the special-code key of a normalised answer and the rule that read it, if any."""
     key = by_text.get(norm)
     if key is not None:
         return key, (None if norm in own else "code_alias")
@@ -349,12 +351,16 @@ def type_column(
         if hit.any():
             positions = np.flatnonzero(hit)
             new = _take([code_of.get(r or "", "") for r in reason_u], row_codes, "")[positions]
-            log.append(log_entries(table, positions, question.name, raw_rows[positions], new, which))
+            log.append(
+                log_entries(table, positions, question.name, raw_rows[positions], new, rule=which)
+            )
     problems += _not_accepted(table, reason, question, instrument)
     if textual:
         stripped = [u.strip() or None for u in uniques]
         value_u = [None if special_u[i] else stripped[i] for i in range(len(uniques))]
-        coded_u = [code_of[reason_u[i]] if special_u[i] else stripped[i] for i in range(len(uniques))]
+        coded_u = [
+            code_of[reason_u[i]] if special_u[i] else stripped[i] for i in range(len(uniques))
+        ]
         return TypedColumn(
             value=_strings(_take(value_u, row_codes, None)),
             reason=reason,
@@ -365,12 +371,22 @@ def type_column(
             problems=problems,
         )
     changed_u = np.array([n != u for n, u in zip(norm_u, uniques, strict=True)] + [False], bool)
-    changed = changed_u[row_codes] & np.array([bool(u.strip()) for u in uniques] + [False], bool)[row_codes]
+    changed = (
+        changed_u[row_codes]
+        & np.array([bool(u.strip()) for u in uniques] + [False], bool)[row_codes]
+    )
     if changed.any():
         positions = np.flatnonzero(changed)
         norm_rows = _take(norm_u, row_codes, None)
         log.append(
-            log_entries(table, positions, question.name, raw_rows[positions], norm_rows[positions], "normalised")
+            log_entries(
+                table,
+                positions,
+                question.name,
+                raw_rows[positions],
+                norm_rows[positions],
+                rule="normalised",
+            )
         )
     coded_u: list[str | None] = [
         code_of[reason_u[i]] if special_u[i] else (norm_u[i] or None) for i in range(len(uniques))
@@ -407,7 +423,11 @@ def type_column(
             positions = np.flatnonzero(hit)
             new = _take(coded_u, row_codes, None)[positions]
             norm_rows = _take(norm_u, row_codes, None)[positions]
-            log.append(log_entries(table, positions, question.name, norm_rows, new, "thousands_separator"))
+            log.append(
+                log_entries(
+                    table, positions, question.name, norm_rows, new, rule="thousands_separator"
+                )
+            )
         column = np.append(numbers, np.nan)[row_codes]
         missing = np.isnan(column)
         if integer:
@@ -424,7 +444,9 @@ def type_column(
         fmt = "iso8601" if kind == "today" else rules.date_format(question.name)
         parsed, bad = parse_dates(pd.Series(remaining, dtype="string"), fmt)
         invalid_u[:-1] = bad.to_numpy()
-        value = pd.Series(_take(list(parsed.to_numpy()), row_codes, np.datetime64("NaT")).astype("datetime64[us]"))
+        value = pd.Series(
+            _take(list(parsed.to_numpy()), row_codes, np.datetime64("NaT")).astype("datetime64[us]")
+        )
         expected = f"a date in the declared format {fmt!r} ([dates] in cleaning.toml)"
     elif kind == "dateTime":
         parsed, bad, no_zone = parse_datetimes(pd.Series(remaining, dtype="string"), rules.timezone)
@@ -437,7 +459,13 @@ def type_column(
     elif kind == "time":
         ok = [t is not None and re.fullmatch(_TIME, t) is not None for t in remaining]
         invalid_u[:-1] = [t is not None and not good for t, good in zip(remaining, ok, strict=True)]
-        value = _strings(_take([t if good else None for t, good in zip(remaining, ok, strict=True)], row_codes, None))
+        value = _strings(
+            _take(
+                [t if good else None for t, good in zip(remaining, ok, strict=True)],
+                row_codes,
+                None,
+            )
+        )
         expected = "a time HH:MM[:SS]"
     else:  # pragma: no cover - every type is handled above
         raise AssertionError(kind)
@@ -457,7 +485,7 @@ _THOUSANDS_RE = re.compile(r"[+-]?[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]*)?")
 
 
 def _read_number(text: str, integer: bool) -> tuple[float | None, bool]:
-    """A normalised answer as a number (``None`` when it is not one), and whether it was regrouped."""
+    """Read a normalised answer as a number (``None`` if it is not one); say if regrouped."""
     grouped = _THOUSANDS_RE.fullmatch(text) is not None
     plain = text.replace(",", "") if grouped else text
     if _NUMBER_RE.fullmatch(plain) is None:
@@ -491,7 +519,9 @@ def _select_one(
         return _strings(_take(known, row_codes, None)), invalid_u, expected
     numbers = np.array([np.nan if t is None else float(t) for t in known] + [np.nan])[row_codes]
     missing = np.isnan(numbers)
-    value = pd.Series(pd.arrays.IntegerArray(np.where(missing, 0, numbers).astype(np.int64), missing))
+    value = pd.Series(
+        pd.arrays.IntegerArray(np.where(missing, 0, numbers).astype(np.int64), missing)
+    )
     return value, invalid_u, expected
 
 
@@ -513,7 +543,7 @@ def _not_accepted(
             question.name,
             "special_code_not_accepted",
             "error",
-            [
+            message=[
                 f"{question.name}: special code {k!r} is not accepted (accepted: {allowed})"
                 for k in keys
             ],

@@ -7,7 +7,7 @@ instruments. Example::
     timezone = "Asia/Shanghai"      # zone of dateTime answers written without a UTC offset
 
     [keys]                          # key column per instrument family
-    apprentice = "resp_id"          # defaults: participant_id, resp_id, enterprise_id (first present)
+    apprentice = "resp_id"          # default: participant_id, resp_id or enterprise_id
 
     [text_codes]                    # text answers read as special codes (NFKC, case-insensitive)
     dont_know = ["不知道", "不清楚", "说不清", "DK"]

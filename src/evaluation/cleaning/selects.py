@@ -1,4 +1,4 @@
-"""select_multiple rebuilt from the codes and the choice list, in every export encoding.
+"""Select-multiple questions rebuilt from the codes and the choice list, in every export encoding.
 
 Platforms write a select_multiple as a space-separated list of codes (``1 3``) and often also
 as one indicator column per option, each in its own way (DATA.md section 10, #15): KoboToolbox
@@ -110,7 +110,7 @@ class SelectMultiple:
 
 
 def _indicator(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Indicator cells as 1.0/0.0/NaN, and the cells that are none of those."""
+    """Read indicator cells as 1.0/0.0/NaN and flag the cells that are none of those."""
     norm = normalise(values).str.lower()
     is_true = norm.isin(list(_TRUE)).fillna(False).to_numpy()
     is_false = norm.isin(list(_FALSE)).fillna(False).to_numpy()
@@ -162,7 +162,6 @@ def type_select_multiple(
     flagged ``select_multiple_mismatch``.
     """
     choices = instrument.choice_list(question.list_name or "")
-    real = [c.name for c in choices.choices if not c.special]
     special_choice = {c.name: c.special for c in choices.choices if c.special}
     exclusive = {c.name for c in choices.choices if c.exclusive}
     index = pd.RangeIndex(size)
@@ -256,7 +255,7 @@ def type_select_multiple(
                 question.name,
                 raw.to_numpy(dtype=object)[positions],
                 coded_arr[positions],
-                "normalised",
+                rule="normalised",
             )
         )
     dummies = {}
@@ -288,7 +287,7 @@ def type_select_multiple(
                     question.name,
                     "select_multiple_mismatch",
                     "warning",
-                    [
+                    message=[
                         f"{question.name}: indicator columns of options {w} disagree with the "
                         "codes (the codes are kept)"
                         for w in which[positions]
@@ -312,8 +311,10 @@ def type_select_multiple(
                     question.name,
                     "exclusive_combined",
                     "error",
-                    f"{question.name}: an exclusive option (none, don't know) is combined with "
-                    "other options",
+                    message=(
+                        f"{question.name}: an exclusive option (none, don't know) is combined "
+                        "with other options"
+                    ),
                     value=coded_arr[positions],
                 )
             )

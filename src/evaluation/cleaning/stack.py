@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from evaluation.cleaning.errors import LinkageError, TypingError
 from evaluation.cleaning._ledger import PROBLEM
+from evaluation.cleaning.errors import LinkageError, TypingError
 from evaluation.cleaning.rules import CleaningRules
 from evaluation.instruments.model import Instrument
 from evaluation.loaders.columns import TableSpec, instrument_tables
@@ -171,7 +171,7 @@ def labelled_text(
                     msg = (
                         f"{where}: column {name!r} holds {unknown[0]!r}, declared user-missing "
                         f"in the file but not a special code of the instrument "
-                        f"({ {k: v for k, v in special.items()} }); map it under [code_aliases] "
+                        f"({dict(special)}); map it under [code_aliases] "
                         "in cleaning.toml"
                     )
                     raise TypingError(msg)
@@ -325,8 +325,9 @@ def _stack_repeats(
         if orphan.any():
             first = int(np.flatnonzero(orphan)[0])
             msg = (
-                f"{rows['source'].iloc[first]}: repeat {table!r} row {rows['source_row'].iloc[first]}"
-                f" ({int(orphan.sum())} rows in all) has no parent row"
+                f"{rows['source'].iloc[first]}: repeat {table!r} row "
+                f"{rows['source_row'].iloc[first]} ({int(orphan.sum())} rows in all) has no "
+                "parent row"
             )
             raise LinkageError(msg)
         rows.insert(2, "parent", parent.astype("int64"))

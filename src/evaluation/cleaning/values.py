@@ -338,7 +338,7 @@ def parse_datetimes(
 
 
 def normalise_phones(values: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Normalise mainland mobile numbers and say which are valid.
+    r"""Normalise mainland mobile numbers and say which are valid.
 
     Parameters
     ----------
@@ -361,7 +361,7 @@ def normalise_phones(values: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 
 def _check_digits(ids: np.ndarray) -> np.ndarray:
-    """Whether 18-character ASCII IDs (``\\d{17}[\\dX]``) carry the right check character."""
+    r"""Whether 18-character ASCII IDs (``\\d{17}[\\dX]``) carry the right check character."""
     if ids.size == 0:
         return np.zeros(0, dtype=bool)
     raw = np.frombuffer("".join(ids.tolist()).encode("ascii"), dtype=np.uint8).reshape(-1, 18)

@@ -67,7 +67,12 @@ LISTS = (
         ("4", "Not found", "未找到"),
         ("5", "Deceased", "已故"),
     ),
-    _list("bracket", ("1", "Below 3000", "3000以下"), ("2", "3000-5999", "3000-5999"), ("3", "6000+", "6000以上")),
+    _list(
+        "bracket",
+        ("1", "Below 3000", "3000以下"),
+        ("2", "3000-5999", "3000-5999"),
+        ("3", "6000+", "6000以上"),
+    ),
     _list("topic", ("1", "Safety", "安全"), ("2", "Digital", "数字"), ("3", "Green", "绿色")),
 )
 # "none" (0) is an exclusive option of si, added after the list is built
@@ -94,24 +99,47 @@ def make_instrument(round_name: str = "baseline") -> Instrument:
         Question("end", "end"),
         Question("deviceid", "deviceid", pii="indirect"),
         Question(
-            "meta_enum_id", "text", label=_t("Enumerator", "调查员"), required="yes",
+            "meta_enum_id",
+            "text",
+            label=_t("Enumerator", "调查员"),
+            required="yes",
             constraint="regex(., '^E[0-9]{3}$')",
         ),
-        Question("meta_city", "select_one_from_file", list_name="cities.csv", label=_t("City", "城市"), pii="indirect"),
+        Question(
+            "meta_city",
+            "select_one_from_file",
+            list_name="cities.csv",
+            label=_t("City", "城市"),
+            pii="indirect",
+        ),
         Question("meta_round", "calculate", calculation=f"'{round_name}'"),
         Question(
-            "resp_id", "text", label=_t("Respondent ID", "受访者编号"), required="yes",
-            constraint="regex(., '^[A-Z]{2}[0-9]{6}$')", backcheck="should_not_change",
+            "resp_id",
+            "text",
+            label=_t("Respondent ID", "受访者编号"),
+            required="yes",
+            constraint="regex(., '^[A-Z]{2}[0-9]{6}$')",
+            backcheck="should_not_change",
         ),
     ]
     if endline:
         meta.append(
-            Question("trk_status", "select_one", list_name="track", label=_t("Tracking", "追踪结果"), required="yes")
+            Question(
+                "trk_status",
+                "select_one",
+                list_name="track",
+                label=_t("Tracking", "追踪结果"),
+                required="yes",
+            )
         )
     meta.append(
         Question(
-            "meta_consent", "select_one", list_name="yes_no", label=_t("Consent", "同意"),
-            required="yes", relevant=consent_relevant,
+            "meta_consent",
+            "select_one",
+            list_name="yes_no",
+            label=_t("Consent", "同意"),
+            required="yes",
+            relevant=consent_relevant,
         )
     )
     questions = [
@@ -124,8 +152,13 @@ def make_instrument(round_name: str = "baseline") -> Instrument:
             children=(
                 Question("id_name", "text", label=_t("Name", "姓名"), required="yes", pii="direct"),
                 Question(
-                    "id_phone", "text", label=_t("Mobile phone", "手机"), required="yes", pii="direct",
-                    special=("refused",), constraint="regex(., '^1[3-9][0-9]{9}$')",
+                    "id_phone",
+                    "text",
+                    label=_t("Mobile phone", "手机"),
+                    required="yes",
+                    pii="direct",
+                    special=("refused",),
+                    constraint="regex(., '^1[3-9][0-9]{9}$')",
                 ),
             ),
         ),
@@ -136,33 +169,78 @@ def make_instrument(round_name: str = "baseline") -> Instrument:
             relevant="${meta_consent} = 1",
             children=(
                 Question(
-                    "dem_sex", "select_one", list_name="sex", label=_t("Sex", "性别"), required="yes",
-                    pii="indirect", backcheck="should_not_change",
+                    "dem_sex",
+                    "select_one",
+                    list_name="sex",
+                    label=_t("Sex", "性别"),
+                    required="yes",
+                    pii="indirect",
+                    backcheck="should_not_change",
                 ),
                 Question(
-                    "dem_birth_year", "integer", label=_t("Birth year", "出生年份"), required="yes",
-                    value_range=(1950.0, 2010.0), soft_range=(1960.0, 2008.0),
-                    special=("dont_know", "refused"), pii="indirect", backcheck="should_not_change",
-                ),
-                Question("job_work", "select_one", list_name="yes_no", label=_t("Works", "工作"), required="yes"),
-                Question(
-                    "job_wage", "integer", label=_t("Monthly wage", "月工资"), required="yes",
-                    value_range=(0.0, 100000.0), soft_range=(500.0, 30000.0),
-                    special=("dont_know", "refused"), relevant="${job_work} = 1",
-                ),
-                Question(
-                    "job_wage_bracket", "select_one", list_name="bracket", label=_t("Wage bracket", "工资区间"),
-                    required="yes", relevant="${job_wage} = -99 or ${job_wage} = -98",
+                    "dem_birth_year",
+                    "integer",
+                    label=_t("Birth year", "出生年份"),
+                    required="yes",
+                    value_range=(1950.0, 2010.0),
+                    soft_range=(1960.0, 2008.0),
+                    special=("dont_know", "refused"),
+                    pii="indirect",
+                    backcheck="should_not_change",
                 ),
                 Question(
-                    "job_si", "select_multiple", list_name="si", label=_t("Insurance", "社会保险"),
-                    required="yes", relevant="${job_work} = 1",
-                    constraint="not((selected(., '0') or selected(., '-99')) and count-selected(.) > 1)",
+                    "job_work",
+                    "select_one",
+                    list_name="yes_no",
+                    label=_t("Works", "工作"),
+                    required="yes",
                 ),
-                Question("job_title_text", "text", label=_t("Job title", "职业名称"), relevant="${job_work} = 1"),
-                Question("job_start", "date", label=_t("Start date", "开始日期"), relevant="${job_work} = 1"),
                 Question(
-                    "trn_n", "integer", label=_t("Trainings", "培训次数"), required="yes",
+                    "job_wage",
+                    "integer",
+                    label=_t("Monthly wage", "月工资"),
+                    required="yes",
+                    value_range=(0.0, 100000.0),
+                    soft_range=(500.0, 30000.0),
+                    special=("dont_know", "refused"),
+                    relevant="${job_work} = 1",
+                ),
+                Question(
+                    "job_wage_bracket",
+                    "select_one",
+                    list_name="bracket",
+                    label=_t("Wage bracket", "工资区间"),
+                    required="yes",
+                    relevant="${job_wage} = -99 or ${job_wage} = -98",
+                ),
+                Question(
+                    "job_si",
+                    "select_multiple",
+                    list_name="si",
+                    label=_t("Insurance", "社会保险"),
+                    required="yes",
+                    relevant="${job_work} = 1",
+                    constraint=(
+                        "not((selected(., '0') or selected(., '-99')) and count-selected(.) > 1)"
+                    ),
+                ),
+                Question(
+                    "job_title_text",
+                    "text",
+                    label=_t("Job title", "职业名称"),
+                    relevant="${job_work} = 1",
+                ),
+                Question(
+                    "job_start",
+                    "date",
+                    label=_t("Start date", "开始日期"),
+                    relevant="${job_work} = 1",
+                ),
+                Question(
+                    "trn_n",
+                    "integer",
+                    label=_t("Trainings", "培训次数"),
+                    required="yes",
                     value_range=(0.0, 3.0),
                 ),
                 Question(
@@ -173,10 +251,20 @@ def make_instrument(round_name: str = "baseline") -> Instrument:
                     repeat_count="${trn_n}",
                     children=(
                         Question(
-                            "trn_hours", "integer", label=_t("Hours", "学时"), required="yes",
-                            value_range=(1.0, 500.0), special=("dont_know",),
+                            "trn_hours",
+                            "integer",
+                            label=_t("Hours", "学时"),
+                            required="yes",
+                            value_range=(1.0, 500.0),
+                            special=("dont_know",),
                         ),
-                        Question("trn_topics", "select_multiple", list_name="topic", label=_t("Topics", "内容"), required="yes"),
+                        Question(
+                            "trn_topics",
+                            "select_multiple",
+                            list_name="topic",
+                            label=_t("Topics", "内容"),
+                            required="yes",
+                        ),
                     ),
                 ),
             ),
@@ -274,9 +362,7 @@ def export(tmp_path: pathlib.Path) -> Writer:
     return _export
 
 
-def decisions_from(
-    toml: str = "", **tables: Sequence[Mapping[str, str]]
-) -> Decisions:
+def decisions_from(toml: str = "", **tables: Sequence[Mapping[str, str]]) -> Decisions:
     """Decisions from rules text and tables given as rows (missing columns are empty)."""
     import pandas as pd
 

@@ -1,4 +1,4 @@
-"""Duplicates, reviewed decisions, drop rules, waves, consent and IDs (DATA.md #1, #2, #5, #27, #28).
+"""Duplicates, decisions, drop rules, waves, consent and IDs (DATA.md #1, #2, #5, #27, #28).
 
 Every fixture is written by hand; every expectation is worked out from the rows in the test.
 """
@@ -33,7 +33,11 @@ def _conserved(result, rows):
 
 
 def test_exact_resubmission_is_excluded_automatically(export, baseline):
-    rows = [person("TJ001001"), person("TJ001002", id_name=NAME_2, id_phone=PHONE_2), person("TJ001001")]
+    rows = [
+        person("TJ001001"),
+        person("TJ001002", id_name=NAME_2, id_phone=PHONE_2),
+        person("TJ001001"),
+    ]
     result = clean_round(export(baseline, rows), baseline)
     # the first submission is kept (earlier submission date), the identical copy excluded
     assert result.data["resp_id"].tolist() == ["TJ001001", "TJ001002"]
@@ -56,7 +60,9 @@ def _conflict_rows():
     return [
         person("TJ001001", job_wage="4500"),  # edited: one answer differs
         person("TJ001001", job_wage="5400"),
-        person("TJ001002", id_name=NAME_2, id_phone=PHONE_2),  # two people: sex and birth year differ
+        person(
+            "TJ001002", id_name=NAME_2, id_phone=PHONE_2
+        ),  # two people: sex and birth year differ
         person("TJ001002", id_name=NAME_2, id_phone=PHONE_2, dem_sex="2", dem_birth_year="2001"),
         person("TJ001003", id_name="王五", id_phone="13700000000"),
     ]
@@ -87,7 +93,13 @@ def test_conflicting_duplicates_stop_the_run_with_a_report(export, baseline):
 
 def _decide(*rows):
     return [
-        {"instrument": "survey", "round": "baseline", "initials": "LW", "notes": "field team", **row}
+        {
+            "instrument": "survey",
+            "round": "baseline",
+            "initials": "LW",
+            "notes": "field team",
+            **row,
+        }
         for row in rows
     ]
 
@@ -98,7 +110,12 @@ def test_duplicate_decisions_keep_drop_and_newid(export, baseline):
             {"key": "TJ001001", "instance_id": "uuid:baseline.csv-1", "action": "drop"},
             {"key": "TJ001001", "instance_id": "uuid:baseline.csv-2", "action": "keep"},
             {"key": "TJ001002", "instance_id": "uuid:baseline.csv-3", "action": "keep"},
-            {"key": "TJ001002", "instance_id": "uuid:baseline.csv-4", "action": "newid", "newid": "TJ001009"},
+            {
+                "key": "TJ001002",
+                "instance_id": "uuid:baseline.csv-4",
+                "action": "newid",
+                "newid": "TJ001009",
+            },
         )
     )
     result = clean_round(export(baseline, _conflict_rows()), baseline, decided)
@@ -114,7 +131,9 @@ def test_duplicate_decisions_keep_drop_and_newid(export, baseline):
 
 def test_partial_group_decisions_are_refused(export, baseline):
     decided = decisions_from(
-        duplicates=_decide({"key": "TJ001001", "instance_id": "uuid:baseline.csv-1", "action": "drop"})
+        duplicates=_decide(
+            {"key": "TJ001001", "instance_id": "uuid:baseline.csv-1", "action": "drop"}
+        )
     )
     with pytest.raises(DecisionsError, match=r"TJ001001.*only in part.*uuid:baseline.csv-2"):
         clean_round(export(baseline, _conflict_rows()), baseline, decided)
@@ -135,13 +154,29 @@ def test_decisions_that_keep_two_are_refused(export, baseline):
 
 def test_decision_files_must_be_signed_and_valid():
     with pytest.raises(DecisionsError, match=r"line 2: column 'initials' is empty"):
-        decisions_from(duplicates=[{"instrument": "survey", "round": "baseline", "key": "A", "instance_id": "x", "action": "drop", "notes": "n"}])
+        decisions_from(
+            duplicates=[
+                {
+                    "instrument": "survey",
+                    "round": "baseline",
+                    "key": "A",
+                    "instance_id": "x",
+                    "action": "drop",
+                    "notes": "n",
+                }
+            ]
+        )
     with pytest.raises(DecisionsError, match=r"action 'delete' is not one of"):
         decisions_from(duplicates=_decide({"key": "A", "instance_id": "x", "action": "delete"}))
     with pytest.raises(DecisionsError, match=r"newid is required"):
         decisions_from(duplicates=_decide({"key": "A", "instance_id": "x", "action": "newid"}))
     with pytest.raises(DecisionsError, match=r"decided twice"):
-        decisions_from(duplicates=_decide({"key": "A", "instance_id": "x", "action": "drop"}, {"key": "A", "instance_id": "x", "action": "keep"}))
+        decisions_from(
+            duplicates=_decide(
+                {"key": "A", "instance_id": "x", "action": "drop"},
+                {"key": "A", "instance_id": "x", "action": "keep"},
+            )
+        )
 
 
 def test_stale_duplicate_decision_is_refused(export, baseline):
@@ -162,8 +197,15 @@ def test_id_normalisation_and_corrections(export, baseline):
     ]
     decided = decisions_from(
         id_corrections=[
-            {"instrument": "survey", "round": "baseline", "instance_id": "uuid:baseline.csv-3",
-             "old_id": "TJ00103", "new_id": "TJ001003", "initials": "LW", "notes": "roster"}
+            {
+                "instrument": "survey",
+                "round": "baseline",
+                "instance_id": "uuid:baseline.csv-3",
+                "old_id": "TJ00103",
+                "new_id": "TJ001003",
+                "initials": "LW",
+                "notes": "roster",
+            }
         ]
     )
     result = clean_round(export(baseline, rows), baseline, decided)
@@ -180,8 +222,15 @@ def test_id_normalisation_and_corrections(export, baseline):
 def test_stale_id_correction_is_refused(export, baseline):
     decided = decisions_from(
         id_corrections=[
-            {"instrument": "survey", "round": "baseline", "instance_id": "uuid:baseline.csv-1",
-             "old_id": "TJ009999", "new_id": "TJ001003", "initials": "LW", "notes": "x"}
+            {
+                "instrument": "survey",
+                "round": "baseline",
+                "instance_id": "uuid:baseline.csv-1",
+                "old_id": "TJ009999",
+                "new_id": "TJ001003",
+                "initials": "LW",
+                "notes": "x",
+            }
         ]
     )
     with pytest.raises(DecisionsError, match=r"holds ID 'TJ001001', not old_id 'TJ009999'"):
@@ -221,7 +270,9 @@ pattern = "^XX"
         person("TJ001002", id_name=NAME_2, id_phone=PHONE_2),  # Mar 3: kept
         person("TJ001003", meta_enum_id="E999", id_name="王五", id_phone="13700000000"),
         person("XX000001", id_name="赵六", id_phone="13600000000"),
-        person("", meta_enum_id="E999", id_name="钱七", id_phone="13500000000"),  # no ID, but a test
+        person(
+            "", meta_enum_id="E999", id_name="钱七", id_phone="13500000000"
+        ),  # no ID, but a test
     ]
     result = clean_round(export(baseline, rows), baseline, decisions_from(rules))
     assert result.data["resp_id"].tolist() == ["TJ001002"]
@@ -246,8 +297,13 @@ def test_drop_rules_are_validated():
 
 
 def test_a_file_holding_another_wave_is_refused(export, baseline):
-    rows = [person("TJ001001"), person("TJ001002", meta_round="endline", id_name=NAME_2, id_phone=PHONE_2)]
-    with pytest.raises(LinkageError, match=r"baseline.csv: declared round 'baseline'.*\['endline'\].*rows 3"):
+    rows = [
+        person("TJ001001"),
+        person("TJ001002", meta_round="endline", id_name=NAME_2, id_phone=PHONE_2),
+    ]
+    with pytest.raises(
+        LinkageError, match=r"baseline.csv: declared round 'baseline'.*\['endline'\].*rows 3"
+    ):
         clean_round(export(baseline, rows), baseline)
     rules = '[[drop]]\nreason = "other_round"\ncolumn = "meta_round"\nvalues = ["endline"]\n'
     result = clean_round(export(baseline, rows), baseline, decisions_from(rules))
@@ -273,13 +329,24 @@ def test_duplicates_across_two_files_of_a_round(export, baseline):
     result = clean_round([first, second], baseline, decided)
     summary = result.summary()
     assert summary["city_a.csv"]["rows_kept"] == 1
-    assert summary["city_b.csv"] == {**summary["city_b.csv"], "rows_in": 2, "rows_kept": 1, "rows_excluded": 1}
+    assert summary["city_b.csv"] == {
+        **summary["city_b.csv"],
+        "rows_in": 2,
+        "rows_kept": 1,
+        "rows_excluded": 1,
+    }
 
 
 def test_consent_refusals_are_excluded_at_baseline(export, baseline):
     rows = [
         person("TJ001001"),
-        {"meta_enum_id": "E001", "meta_city": "TJ", "meta_round": "baseline", "resp_id": "TJ001002", "meta_consent": "0"},
+        {
+            "meta_enum_id": "E001",
+            "meta_city": "TJ",
+            "meta_round": "baseline",
+            "resp_id": "TJ001002",
+            "meta_consent": "0",
+        },
     ]
     result = clean_round(export(baseline, rows), baseline)
     assert result.data["resp_id"].tolist() == ["TJ001001"]
@@ -308,7 +375,12 @@ def test_tracking_records_are_kept_for_attrition(export, endline):
     ]
     result = clean_round(export(endline, rows), endline)
     data = result.data.set_index("resp_id")
-    assert data["interviewed"].to_dict() == {"TJ001001": 1, "TJ001002": 0, "TJ001003": 0, "TJ001004": 0}
+    assert data["interviewed"].to_dict() == {
+        "TJ001001": 1,
+        "TJ001002": 0,
+        "TJ001003": 0,
+        "TJ001004": 0,
+    }
     assert result.exclusions.empty
     assert data.loc["TJ001002", "meta_consent__reason"] == "skipped"
     assert data.loc["TJ001002", "dem_sex__reason"] == "skipped"

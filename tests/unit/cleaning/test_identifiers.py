@@ -1,4 +1,4 @@
-"""De-identification at intake, identifiers in unexpected places, SPSS/Stata inputs (DATA.md #3, #6, #12, #26).
+"""De-identification, identifiers in odd places, SPSS/Stata inputs (DATA.md #3, #6, #12, #26).
 
 Planted identifiers (conftest: names, phones, the GB 11643 example ID number) must never reach
 the clean data, the log, the problems, the exclusions or any message; they must be in the
@@ -26,7 +26,12 @@ from tests.unit.cleaning.conftest import (
 
 
 def _public_text(result):
-    parts = [result.data.to_csv(), result.log.to_csv(), result.problems.to_csv(), result.exclusions.to_csv()]
+    parts = [
+        result.data.to_csv(),
+        result.log.to_csv(),
+        result.problems.to_csv(),
+        result.exclusions.to_csv(),
+    ]
     parts += [table.to_csv() for table in result.repeats.values()]
     return "\n".join(parts)
 
@@ -54,7 +59,12 @@ def test_identifiers_in_free_text_and_numbers_are_redacted(export, baseline):
     rows = [
         person("TJ001001", job_title_text=f"焊工，电话{PHONE_2}"),
         person("TJ001002", id_name=NAME_2, id_phone=PHONE_2, job_title_text=f"{NAME}的徒弟"),
-        person("TJ001003", id_name="王五", id_phone="13700000000", job_title_text=f"身份证{RESIDENT_ID}"),
+        person(
+            "TJ001003",
+            id_name="王五",
+            id_phone="13700000000",
+            job_title_text=f"身份证{RESIDENT_ID}",
+        ),
         person("TJ001004", id_name="赵六", id_phone="13600000000", job_wage="13812345678"),
     ]
     result = clean_round(export(baseline, rows), baseline)
@@ -152,7 +162,10 @@ def test_spss_user_missing_codes_become_reasons(tmp_path, baseline):
 def test_spss_user_missing_codes_not_in_the_instrument_must_be_mapped(tmp_path, baseline):
     frame = _partner_frame(dem_birth_year=[1998.0, -999.0, 2000.0])
     source = _sav_source(tmp_path, frame, missing_ranges={"dem_birth_year": [-999]})
-    with pytest.raises(TypingError, match=r"partner.sav: column 'dem_birth_year' holds -999, declared user-missing.*code_aliases"):
+    with pytest.raises(
+        TypingError,
+        match=r"partner\.sav: column 'dem_birth_year' holds -999, declared user-missing.*aliases",
+    ):
         clean_round(read_round(source, baseline), baseline)
     decided = decisions_from('[code_aliases]\n"-999" = "dont_know"\n')
     result = clean_round(read_round(source, baseline), baseline, decided)
@@ -168,8 +181,13 @@ def test_stata_extended_missing_values_become_reasons(tmp_path, baseline):
     path = tmp_path / "partner.dta"
     pyreadstat.write_dta(frame, str(path), version=14, missing_user_values={"job_wage": ["r", "s"]})
     source = Source(
-        name="partner.dta", path=path, instrument="survey", round="baseline", format="stata",
-        metadata=(("instance_id", "qid"),), root=tmp_path,
+        name="partner.dta",
+        path=path,
+        instrument="survey",
+        round="baseline",
+        format="stata",
+        metadata=(("instance_id", "qid"),),
+        root=tmp_path,
     )
     with pytest.raises(TypingError, match=r"Stata missing value \.s"):
         clean_round(read_round(source, baseline), baseline)

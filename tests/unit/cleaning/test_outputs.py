@@ -43,9 +43,24 @@ from tests.unit.cleaning.conftest import (
 def cleaned(export, baseline):
     rows = [
         person("TJ001001", job_wage="4500"),
-        person("TJ001002", id_name=NAME_2, id_phone=PHONE_2, dem_sex="2", job_wage="-98", job_wage_bracket="2"),
-        person("TJ001003", id_name="王五", id_phone="13700000000", job_work="0", job_wage="", job_si="",
-               job_title_text="", job_start=""),
+        person(
+            "TJ001002",
+            id_name=NAME_2,
+            id_phone=PHONE_2,
+            dem_sex="2",
+            job_wage="-98",
+            job_wage_bracket="2",
+        ),
+        person(
+            "TJ001003",
+            id_name="王五",
+            id_phone="13700000000",
+            job_work="0",
+            job_wage="",
+            job_si="",
+            job_title_text="",
+            job_start="",
+        ),
     ]
     return clean_round(export(baseline, rows), baseline)
 
@@ -58,7 +73,10 @@ def test_private_store_is_owner_only_and_encrypted(cleaned, tmp_path):
     key = Fernet.generate_key()
     cipher = Fernet(key)
     written = write_private([cleaned], tmp_path / "private", cipher=cipher)
-    assert sorted(p.name for p in written) == ["identifiers.parquet.fernet", "redactions.parquet.fernet"]
+    assert sorted(p.name for p in written) == [
+        "identifiers.parquet.fernet",
+        "redactions.parquet.fernet",
+    ]
     for path in written:
         assert _mode(path) == 0o600
         content = path.read_bytes()
@@ -112,7 +130,13 @@ def test_private_folder_never_inside_out(tmp_path):
 def test_clean_files_and_summary(cleaned, tmp_path):
     written = write_clean([cleaned], {}, tmp_path / "out")
     names = sorted(str(p.relative_to(tmp_path / "out")) for p in written)
-    assert names == ["cleaning_log.csv", "exclusions.csv", "problems.csv", "summary.json", "survey/baseline.parquet"]
+    assert names == [
+        "cleaning_log.csv",
+        "exclusions.csv",
+        "problems.csv",
+        "summary.json",
+        "survey/baseline.parquet",
+    ]
     back = pd.read_parquet(tmp_path / "out" / "survey" / "baseline.parquet")
     pd.testing.assert_frame_equal(back, cleaned.data)
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
@@ -120,7 +144,18 @@ def test_clean_files_and_summary(cleaned, tmp_path):
     assert (source["rows_in"], source["rows_kept"], source["rows_excluded"]) == (3, 3, 0)
     assert source["problems"]["missing_column"] == 3
     log = pd.read_csv(tmp_path / "out" / "cleaning_log.csv")
-    assert list(log.columns) == ["instrument", "round", "source", "table", "source_row", "key", "variable", "old", "new", "rule"]
+    assert list(log.columns) == [
+        "instrument",
+        "round",
+        "source",
+        "table",
+        "source_row",
+        "key",
+        "variable",
+        "old",
+        "new",
+        "rule",
+    ]
 
 
 def test_partner_export_refused_below_k(cleaned, tmp_path):
@@ -128,10 +163,16 @@ def test_partner_export_refused_below_k(cleaned, tmp_path):
         write_partner([cleaned], tmp_path, formats=["sav"], language="en", k=5)
     report = json.loads((tmp_path / "partner" / "disclosure.json").read_text())
     assert report["survey_baseline"]["passes"] is False
-    assert report["survey_baseline"]["quasi_identifiers"] == ["meta_city", "dem_sex", "dem_birth_year"]
+    assert report["survey_baseline"]["quasi_identifiers"] == [
+        "meta_city",
+        "dem_sex",
+        "dem_birth_year",
+    ]
     assert not (tmp_path / "partner" / "survey_baseline.sav").exists()
     # a coarser set of quasi-identifiers passes: city alone (3 records share TJ)
-    files = write_partner([cleaned], tmp_path, formats=["sav"], language="en", k=3, quasi=["meta_city"])
+    files = write_partner(
+        [cleaned], tmp_path, formats=["sav"], language="en", k=3, quasi=["meta_city"]
+    )
     assert files.reports["survey_baseline"].k == 3
 
 
@@ -168,7 +209,9 @@ def test_dta_reads_back_with_extended_missing_values(cleaned, tmp_path):
     assert meta.column_names_to_labels["job_wage"] == "月工资"
     assert meta.variable_value_labels["dem_sex"] == {1.0: "男", 2.0: "女"}
     # pandas cannot combine convert_missing with missing dates: dates are compared apart
-    stata = pd.read_stata(path, convert_missing=True, convert_categoricals=False, convert_dates=False)
+    stata = pd.read_stata(
+        path, convert_missing=True, convert_categoricals=False, convert_dates=False
+    )
     wage = stata["job_wage"].tolist()
     assert wage[0] == 4500.0
     assert [str(v) for v in wage[1:]] == [".r", ".s"]
@@ -195,7 +238,9 @@ def test_scan_finds_identifiers_in_any_output_file(cleaned, tmp_path):
 def test_decisions_folder_is_read_as_utf8(tmp_path):
     folder = tmp_path / "decisions"
     folder.mkdir()
-    (folder / "cleaning.toml").write_text('[text_codes]\ndont_know = ["说不好"]\n', encoding="utf-8")
+    (folder / "cleaning.toml").write_text(
+        '[text_codes]\ndont_know = ["说不好"]\n', encoding="utf-8"
+    )
     (folder / "corrections.csv").write_bytes(
         "instrument,round,key,variable,action,old,new,initials,notes\n"
         "survey,baseline,TJ001001,job_wage,replace,4500,5400,LW,回访更正\n".encode("utf-8-sig")
@@ -203,8 +248,10 @@ def test_decisions_folder_is_read_as_utf8(tmp_path):
     decisions = read_decisions(folder)
     assert decisions.rules.text_codes == {"说不好": "dont_know"}
     assert decisions.tables["corrections"]["notes"].tolist() == ["回访更正"]
-    (folder / "specify.csv").write_bytes("instrument,parent\n".encode("gb18030") + "调查".encode("gb18030"))
+    (folder / "specify.csv").write_bytes(
+        "instrument,parent\n".encode("gb18030") + "调查".encode("gb18030")
+    )
     from evaluation.cleaning import DecisionsError
 
-    with pytest.raises(DecisionsError, match="specify.csv: not UTF-8"):
+    with pytest.raises(DecisionsError, match=r"specify\.csv: not UTF-8"):
         read_decisions(folder)

@@ -45,15 +45,28 @@ def frame(tmp_path):
     path = tmp_path / "frame.csv"
     path.write_text(FRAME, encoding="utf-8")
     source = FrameSource(
-        name="frame.csv", path=path, format="csv", encoding="utf-8", delimiter=",",
-        key="resp_id", enterprise="enterprise_id", treatment="treatment",
-        treatment_values=("0", "1"), strata=("city",),
+        name="frame.csv",
+        path=path,
+        format="csv",
+        encoding="utf-8",
+        delimiter=",",
+        key="resp_id",
+        enterprise="enterprise_id",
+        treatment="treatment",
+        treatment_values=("0", "1"),
+        strata=("city",),
     )
     return read_sample_frame(source)
 
 
 def _endline(resp_id, status, **answers):
-    row = {"meta_enum_id": "E001", "meta_city": "TJ", "meta_round": "endline", "resp_id": resp_id, "trk_status": status}
+    row = {
+        "meta_enum_id": "E001",
+        "meta_city": "TJ",
+        "meta_round": "endline",
+        "resp_id": resp_id,
+        "trk_status": status,
+    }
     row.update(answers)
     return row
 
@@ -106,7 +119,12 @@ def test_attrition_accounts_for_every_unit_of_the_frame(export, baseline, endlin
     assert attrition["interviewed_endline"].tolist() == [1, 0, 0, 0]
     # interviewed at baseline and not at endline: refused (trk_status 3) and no record
     assert attrition["attrited"].tolist() == [0, 1, 1, pd.NA]
-    assert attrition["attrition_reason"].tolist() == [pd.NA, "not_interviewed: Refused", "no_record", pd.NA]
+    assert attrition["attrition_reason"].tolist() == [
+        pd.NA,
+        "not_interviewed: Refused",
+        "no_record",
+        pd.NA,
+    ]
     assert panel.data.set_index(["resp_id", "round"]).loc[("TJ001002", "endline"), "attrited"] == 1
 
 
@@ -144,7 +162,10 @@ def test_form_version_drift_is_harmonised(export, baseline):
     rows = [
         {**person("TJ001001"), "formdef_version": "2025120101"},
         {**person("TJ001002", id_name=NAME_2, id_phone=PHONE_2), "formdef_version": "2025120101"},
-        {**person("TJ001003", id_name="王五", id_phone="13700000000"), "formdef_version": "2026010101"},
+        {
+            **person("TJ001003", id_name="王五", id_phone="13700000000"),
+            "formdef_version": "2026010101",
+        },
     ]
     for row in rows[:2]:
         row["wage"] = row.pop("job_wage")
@@ -157,20 +178,38 @@ def test_form_version_drift_is_harmonised(export, baseline):
     assert "['wage']" in str(caught.value)
     assert "harmonise.csv" in str(caught.value)
     table = [
-        {"instrument": "survey", "round": "baseline", "form_version": "2025120101", "column": "wage", "name": "job_wage"},
-        {"instrument": "survey", "round": "baseline", "form_version": "2025120101", "column": "dem_sex", "name": "dem_sex", "recode": "1=2; 2=1"},
+        {
+            "instrument": "survey",
+            "round": "baseline",
+            "form_version": "2025120101",
+            "column": "wage",
+            "name": "job_wage",
+        },
+        {
+            "instrument": "survey",
+            "round": "baseline",
+            "form_version": "2025120101",
+            "column": "dem_sex",
+            "name": "dem_sex",
+            "recode": "1=2; 2=1",
+        },
     ]
     result = clean_round(raw, baseline, decisions_from(harmonise=table))
     data = result.data.set_index("resp_id")
     assert data["job_wage"].tolist() == [4500, 4500, 4500]
     assert data["dem_sex"].tolist() == [1, 2, 1]
     recoded = result.log[result.log["rule"] == "harmonise"]
-    assert recoded[["key", "old", "new"]].values.tolist() == [["TJ001001", "2", "1"], ["TJ001002", "1", "2"]]
+    assert recoded[["key", "old", "new"]].values.tolist() == [
+        ["TJ001001", "2", "1"],
+        ["TJ001002", "1", "2"],
+    ]
 
 
 def test_a_column_can_be_dropped_on_purpose(export, baseline):
     rows = [{**person("TJ001001"), "interviewer_note": "ok"}]
-    table = [{"instrument": "survey", "round": "baseline", "column": "interviewer_note", "name": ""}]
+    table = [
+        {"instrument": "survey", "round": "baseline", "column": "interviewer_note", "name": ""}
+    ]
     result = clean_round(export(baseline, rows), baseline, decisions_from(harmonise=table))
     assert "interviewer_note" not in result.data.columns
     dropped = result.problems[result.problems["kind"] == "column_dropped"]
@@ -181,7 +220,14 @@ def test_choice_lists_are_compared_across_rounds():
     first = make_instrument("baseline")
     second = make_instrument("endline")
     lists = list(second.choice_lists)
-    lists[1] = ChoiceList("sex", (Choice("1", lists[1].choices[1].label), Choice("2", lists[1].choices[0].label), Choice("3", lists[1].choices[0].label)))
+    lists[1] = ChoiceList(
+        "sex",
+        (
+            Choice("1", lists[1].choices[1].label),
+            Choice("2", lists[1].choices[0].label),
+            Choice("3", lists[1].choices[0].label),
+        ),
+    )
     changed = second.replace(choice_lists=tuple(lists))
     drift = compare_choice_lists([first, changed])
     kinds = drift[["variable", "kind"]].values.tolist()
@@ -192,11 +238,18 @@ def test_choice_lists_are_compared_across_rounds():
 
 def test_rounds_with_conflicting_codes_are_not_stacked(export, baseline, endline):
     lists = list(endline.choice_lists)
-    lists[1] = ChoiceList("sex", (Choice("1", lists[1].choices[1].label), Choice("2", lists[1].choices[0].label)))
+    lists[1] = ChoiceList(
+        "sex", (Choice("1", lists[1].choices[1].label), Choice("2", lists[1].choices[0].label))
+    )
     changed = endline.replace(choice_lists=tuple(lists))
     base = clean_round(export(baseline, [person("TJ001001")]), baseline)
-    end = clean_round(export(changed, [{**person("TJ001001"), "meta_round": "endline", "trk_status": "1"}]), changed)
-    with pytest.raises(HarmonisationError, match="dem_sex: code 1 is 'Male' in baseline but 'Female' in endline"):
+    end = clean_round(
+        export(changed, [{**person("TJ001001"), "meta_round": "endline", "trk_status": "1"}]),
+        changed,
+    )
+    with pytest.raises(
+        HarmonisationError, match="dem_sex: code 1 is 'Male' in baseline but 'Female' in endline"
+    ):
         build_panel([base, end])
 
 
@@ -209,7 +262,9 @@ def test_k_anonymity_against_exact_enumeration():
     assert report.k == min(counts.values()) == 1
     assert report.classes == len(counts) == 13
     assert report.records_below == sum(n for n in counts.values() if n < 3) == 2 * 11 + 1
-    assert report.class_sizes.set_index("size")["classes"].to_dict() == dict(collections.Counter(counts.values()))
+    assert report.class_sizes.set_index("size")["classes"].to_dict() == dict(
+        collections.Counter(counts.values())
+    )
     with pytest.raises(DisclosureError, match=r"1-anonymous on \['city', 'sex', 'birth'\].*k >= 3"):
         check_disclosure(data, ["city", "sex", "birth"], 3)
     assert not check_disclosure(data, ["city", "sex", "birth"], 3, override=True).passes

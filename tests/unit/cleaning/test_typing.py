@@ -1,4 +1,4 @@
-"""Typing by the instrument, special codes, select_multiple, skip logic, constraints (DATA.md #10-#15).
+"""Typing, special codes, select_multiple, skip logic and constraints (DATA.md #10-#15).
 
 Fixtures are hand-written rows read with the real loaders; expected values are written out in
 each test (hand calculation from the rows).
@@ -132,14 +132,20 @@ def test_unknown_text_in_a_numeric_question_is_an_error(export, baseline):
 
 def test_text_codes_can_be_configured(export, baseline):
     rules = '[text_codes]\ndont_know = ["说不好", "DK"]\n'
-    rows = [person("TJ001001", job_wage="说不好", job_wage_bracket="1"), person("TJ001002", job_wage="dk", job_wage_bracket="1")]
+    rows = [
+        person("TJ001001", job_wage="说不好", job_wage_bracket="1"),
+        person("TJ001002", job_wage="dk", job_wage_bracket="1"),
+    ]
     result = clean_round(export(baseline, rows), baseline, decisions_from(rules))
     assert result.data["job_wage__reason"].tolist() == ["dont_know", "dont_know"]
 
 
 def test_unknown_select_one_code_is_an_error(export, baseline):
     with pytest.raises(TypingError) as caught:
-        clean_round(export(baseline, [person("TJ001001", dem_sex="3"), person("TJ001002", dem_sex="male")]), baseline)
+        clean_round(
+            export(baseline, [person("TJ001001", dem_sex="3"), person("TJ001002", dem_sex="male")]),
+            baseline,
+        )
     message = str(caught.value)
     assert "dem_sex" in message
     assert "'3'" in message
@@ -149,9 +155,11 @@ def test_unknown_select_one_code_is_an_error(export, baseline):
 
 def test_dates_use_the_declared_format(export, baseline):
     rows = [person("TJ001001", job_start="2024/3/5")]
-    with pytest.raises(TypingError, match="job_start.*'2024/3/5'.*iso8601"):
+    with pytest.raises(TypingError, match=r"job_start.*'2024/3/5'.*iso8601"):
         clean_round(export(baseline, rows), baseline)
-    result = clean_round(export(baseline, rows), baseline, decisions_from('[dates]\njob_start = "%Y/%m/%d"\n'))
+    result = clean_round(
+        export(baseline, rows), baseline, decisions_from('[dates]\njob_start = "%Y/%m/%d"\n')
+    )
     assert result.data.loc[0, "job_start"] == pd.Timestamp("2024-03-05")
 
 
@@ -179,8 +187,15 @@ def test_out_of_range_values_are_flagged_never_changed(export, baseline):
     # a reviewed "okay" decision stops the flag
     decided = decisions_from(
         corrections=[
-            {"instrument": "survey", "round": "baseline", "key": "TJ001004", "variable": "job_wage",
-             "action": "okay", "initials": "LW", "notes": "confirmed by call-back"}
+            {
+                "instrument": "survey",
+                "round": "baseline",
+                "key": "TJ001004",
+                "variable": "job_wage",
+                "action": "okay",
+                "initials": "LW",
+                "notes": "confirmed by call-back",
+            }
         ]
     )
     again = clean_round(export(baseline, rows), baseline, decided)
@@ -219,8 +234,16 @@ def test_skip_logic_violations_both_directions(export, baseline):
     # the decision blanks the value; the flag goes and the reason is "skipped"
     decided = decisions_from(
         corrections=[
-            {"instrument": "survey", "round": "baseline", "key": "TJ001001", "variable": "job_wage",
-             "action": "blank", "old": "3000", "initials": "LW", "notes": "not working"}
+            {
+                "instrument": "survey",
+                "round": "baseline",
+                "key": "TJ001001",
+                "variable": "job_wage",
+                "action": "blank",
+                "old": "3000",
+                "initials": "LW",
+                "notes": "not working",
+            }
         ]
     )
     again = clean_round(export(baseline, rows), baseline, decided)
@@ -228,7 +251,9 @@ def test_skip_logic_violations_both_directions(export, baseline):
     assert pd.isna(row["job_wage"])
     assert row["job_wage__reason"] == "skipped"
     blanked = again.log[again.log["rule"] == "blanked"]
-    assert blanked[["key", "variable", "old", "new"]].values.tolist() == [["TJ001001", "job_wage", "3000", ""]]
+    assert blanked[["key", "variable", "old", "new"]].values.tolist() == [
+        ["TJ001001", "job_wage", "3000", ""]
+    ]
 
 
 def test_constraints_are_flagged(export, baseline):
@@ -246,34 +271,64 @@ def test_constraints_are_flagged(export, baseline):
 def test_stale_correction_is_refused(export, baseline):
     decided = decisions_from(
         corrections=[
-            {"instrument": "survey", "round": "baseline", "key": "TJ001001", "variable": "job_wage",
-             "action": "replace", "old": "5000", "new": "5500", "initials": "LW", "notes": "call-back"}
+            {
+                "instrument": "survey",
+                "round": "baseline",
+                "key": "TJ001001",
+                "variable": "job_wage",
+                "action": "replace",
+                "old": "5000",
+                "new": "5500",
+                "initials": "LW",
+                "notes": "call-back",
+            }
         ]
     )
     from evaluation.cleaning import DecisionsError
 
-    with pytest.raises(DecisionsError, match=r"line 2: job_wage of 'TJ001001' is '4500', not the old value"):
+    with pytest.raises(
+        DecisionsError, match=r"line 2: job_wage of 'TJ001001' is '4500', not the old value"
+    ):
         clean_round(export(baseline, [person("TJ001001")]), baseline, decided)
 
 
 def test_correction_after_call_back(export, baseline):
     decided = decisions_from(
         corrections=[
-            {"instrument": "survey", "round": "baseline", "key": "TJ001001", "variable": "job_wage",
-             "action": "replace", "old": "4500", "new": "5400", "initials": "LW", "notes": "digits swapped"}
+            {
+                "instrument": "survey",
+                "round": "baseline",
+                "key": "TJ001001",
+                "variable": "job_wage",
+                "action": "replace",
+                "old": "4500",
+                "new": "5400",
+                "initials": "LW",
+                "notes": "digits swapped",
+            }
         ]
     )
     result = clean_round(export(baseline, [person("TJ001001")]), baseline, decided)
     assert result.data.loc[0, "job_wage"] == 5400
     entry = result.log[result.log["rule"] == "correction"]
-    assert entry[["key", "variable", "old", "new"]].values.tolist() == [["TJ001001", "job_wage", "4500", "5400"]]
+    assert entry[["key", "variable", "old", "new"]].values.tolist() == [
+        ["TJ001001", "job_wage", "4500", "5400"]
+    ]
 
 
 # --- select_multiple in every encoding (DATA.md #15) -------------------------------------
 
 
 def _si(result):
-    columns = ["job_si", "job_si__reason", "job_si__1", "job_si__2", "job_si__3", "job_si__0", "job_si__dont_know"]
+    columns = [
+        "job_si",
+        "job_si__reason",
+        "job_si__1",
+        "job_si__2",
+        "job_si__3",
+        "job_si__0",
+        "job_si__dont_know",
+    ]
     return result.data.set_index("resp_id")[columns]
 
 
@@ -281,7 +336,9 @@ def test_select_multiple_from_a_space_list(export, baseline):
     rows = [
         person("TJ001001", job_si="2 1"),
         person("TJ001002", job_si="-99"),
-        person("TJ001003", job_si="不清楚"),  # [text_codes]; the label 不知道 would be a label export
+        person(
+            "TJ001003", job_si="不清楚"
+        ),  # [text_codes]; the label 不知道 would be a label export
         person("TJ001004", job_work="0", job_si="", job_wage="", job_title_text="", job_start=""),
         person("TJ001005", job_si="0"),
     ]
@@ -296,11 +353,26 @@ def test_select_multiple_from_a_space_list(export, baseline):
 
 def test_select_multiple_kobo_indicators_blank_when_unanswered(export, baseline):
     rows = [
-        person("TJ001001", job_si="1 3", **{"job_si/1": "1", "job_si/2": "0", "job_si/3": "1", "job_si/0": "0"}),
-        person("TJ001002", job_work="0", job_si="", job_wage="", job_title_text="", job_start="",
-               **{"job_si/1": "", "job_si/2": "", "job_si/3": "", "job_si/0": ""}),
+        person(
+            "TJ001001",
+            job_si="1 3",
+            **{"job_si/1": "1", "job_si/2": "0", "job_si/3": "1", "job_si/0": "0"},
+        ),
+        person(
+            "TJ001002",
+            job_work="0",
+            job_si="",
+            job_wage="",
+            job_title_text="",
+            job_start="",
+            **{"job_si/1": "", "job_si/2": "", "job_si/3": "", "job_si/0": ""},
+        ),
         # the indicators disagree with the codes: the codes win, the row is flagged
-        person("TJ001003", job_si="2", **{"job_si/1": "1", "job_si/2": "1", "job_si/3": "0", "job_si/0": "0"}),
+        person(
+            "TJ001003",
+            job_si="2",
+            **{"job_si/1": "1", "job_si/2": "1", "job_si/3": "0", "job_si/0": "0"},
+        ),
     ]
     result = clean_round(export(baseline, rows), baseline)
     si = _si(result)
@@ -315,8 +387,15 @@ def test_select_multiple_kobo_indicators_blank_when_unanswered(export, baseline)
 def test_select_multiple_odk_zero_when_skipped(export, baseline):
     # ODK Central writes 0 in every indicator when the question was skipped: not a mismatch
     rows = [
-        person("TJ001001", job_work="0", job_si="", job_wage="", job_title_text="", job_start="",
-               **{"job_si/1": "0", "job_si/2": "0"}),
+        person(
+            "TJ001001",
+            job_work="0",
+            job_si="",
+            job_wage="",
+            job_title_text="",
+            job_start="",
+            **{"job_si/1": "0", "job_si/2": "0"},
+        ),
         person("TJ001002", job_si="1", **{"job_si/1": "1", "job_si/2": "0"}),
     ]
     result = clean_round(export(baseline, rows), baseline)
@@ -351,7 +430,12 @@ def test_select_multiple_surveycto_indicators_only(export, baseline):
 
 def test_select_multiple_unknown_codes_are_an_error(export, baseline):
     with pytest.raises(TypingError) as caught:
-        clean_round(export(baseline, [person("TJ001001", job_si="1 7"), person("TJ001002", job_si="pension")]), baseline)
+        clean_round(
+            export(
+                baseline, [person("TJ001001", job_si="1 7"), person("TJ001002", job_si="pension")]
+            ),
+            baseline,
+        )
     message = str(caught.value)
     assert "job_si" in message
     assert "'7'" in message
@@ -362,16 +446,39 @@ def test_repeats_keyed_by_parent_and_index(export, baseline):
     rows = [person("TJ001001", trn_n="2"), person("TJ001002", trn_n="1")]
     repeats = {
         "trn": [
-            {"PARENT_KEY": "uuid:baseline.csv-1", "KEY": "uuid:baseline.csv-1/trn[1]", "trn_hours": "８", "trn_topics": "1 3"},
-            {"PARENT_KEY": "uuid:baseline.csv-1", "KEY": "uuid:baseline.csv-1/trn[2]", "trn_hours": "-99", "trn_topics": "2"},
-            {"PARENT_KEY": "uuid:baseline.csv-2", "KEY": "uuid:baseline.csv-2/trn[1]", "trn_hours": "900", "trn_topics": "3"},
-            {"PARENT_KEY": "uuid:baseline.csv-2", "KEY": "uuid:baseline.csv-2/trn[2]", "trn_hours": "5", "trn_topics": "3"},
+            {
+                "PARENT_KEY": "uuid:baseline.csv-1",
+                "KEY": "uuid:baseline.csv-1/trn[1]",
+                "trn_hours": "８",
+                "trn_topics": "1 3",
+            },
+            {
+                "PARENT_KEY": "uuid:baseline.csv-1",
+                "KEY": "uuid:baseline.csv-1/trn[2]",
+                "trn_hours": "-99",
+                "trn_topics": "2",
+            },
+            {
+                "PARENT_KEY": "uuid:baseline.csv-2",
+                "KEY": "uuid:baseline.csv-2/trn[1]",
+                "trn_hours": "900",
+                "trn_topics": "3",
+            },
+            {
+                "PARENT_KEY": "uuid:baseline.csv-2",
+                "KEY": "uuid:baseline.csv-2/trn[2]",
+                "trn_hours": "5",
+                "trn_topics": "3",
+            },
         ]
     }
     result = clean_round(export(baseline, rows, repeats=repeats), baseline)
     trn = result.repeats["trn"]
     assert trn[["resp_id", "trn_index"]].values.tolist() == [
-        ["TJ001001", 1], ["TJ001001", 2], ["TJ001002", 1], ["TJ001002", 2]
+        ["TJ001001", 1],
+        ["TJ001001", 2],
+        ["TJ001002", 1],
+        ["TJ001002", 2],
     ]
     assert trn["trn_hours"].tolist()[:1] == [8]
     assert trn["trn_hours__reason"].tolist()[1] == "dont_know"

@@ -89,7 +89,14 @@ def test_invalid_text_is_never_a_number(text):
 
 @pytest.mark.parametrize(
     ("text", "why"),
-    [("1.2E+17", "exponent"), ("25岁", "unit"), ("/", "slash"), ("—", "dash"), ("١٢", "other digits"), ("12.5", "not whole")],
+    [
+        ("1.2E+17", "exponent"),
+        ("25岁", "unit"),
+        ("/", "slash"),
+        ("—", "dash"),
+        ("١٢", "other digits"),
+        ("12.5", "not whole"),
+    ],
 )
 def test_integers_refuse(text, why):
     parsed = parse_numbers(normalise(_series(text)), integer=True)
