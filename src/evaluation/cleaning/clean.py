@@ -516,6 +516,7 @@ def clean_round(
 
     name_columns = [c for c in id_columns if c.kind == "name" and c.table == MAIN_TABLE]
     birth = [n for n in ("dem_birth_year",) if n in main.columns]
+    key_values = keys.to_numpy(dtype=object)
     for what, positions in same_person(
         private[MAIN_TABLE],
         [c for c in id_columns if c.table == MAIN_TABLE],
@@ -523,7 +524,7 @@ def clean_round(
         active,
         extra=normalise(main[birth[0]]).to_frame() if birth and name_columns else None,
     ):
-        shown = sorted({str(keys.iloc[p]) for p in positions})
+        shown = sorted(set(key_values[positions].tolist()))
         problems.append(
             problem_entries(
                 MAIN_TABLE,

@@ -256,16 +256,15 @@ def _strings(values: np.ndarray) -> pd.Series:
 
 
 def _special_key(
-    norm: str, codes: SpecialCodes, by_text: Mapping[str, str], own: frozenset[str]
+    norm: str, by_text: Mapping[str, str], own: frozenset[str], folded: Mapping[str, str]
 ) -> tuple[str | None, str | None]:
     """Return the special-code key of a normalised answer and the rule that read it, if any."""
     key = by_text.get(norm)
     if key is not None:
         return key, (None if norm in own else "code_alias")
-    if codes.texts:
-        key = codes.folded.get(norm.lower())
-        if key is not None:
-            return key, "special_text"
+    key = folded.get(norm.lower())
+    if key is not None:
+        return key, "special_text"
     return None, None
 
 
@@ -334,14 +333,14 @@ def type_column(
             expected="a date-time",
         )
     with_specials = not textual or (kind == "text" and bool(question.special))
-    norm_u = [normalise_one(u) for u in uniques]
-    by_text, own = codes.by_text, codes.own_texts
+    norm_u = [normalise_one(u) for u in uniques] if with_specials or not textual else uniques
+    by_text, own, folded = codes.by_text, codes.own_texts, codes.folded
     reason_u: list[str | None] = [None] * len(uniques)
     rule_u: list[str | None] = [None] * len(uniques)
     if with_specials:
         for i, text in enumerate(norm_u):
             if text:
-                reason_u[i], rule_u[i] = _special_key(text, codes, by_text, own)
+                reason_u[i], rule_u[i] = _special_key(text, by_text, own, folded)
     code_of = {k: str(v) for k, v in codes.values.items()}
     special_u = [r is not None for r in reason_u]
     reason = _strings(_take(reason_u, row_codes, None))
