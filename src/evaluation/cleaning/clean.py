@@ -524,7 +524,8 @@ def clean_round(
         active,
         extra=normalise(main[birth[0]]).to_frame() if birth and name_columns else None,
     ):
-        shown = sorted(set(key_values[positions].tolist()))
+        distinct = sorted(set(key_values[positions].tolist()))
+        shown = ", ".join(distinct[:5]) + (f" and {len(distinct) - 5} more" if len(distinct) > 5 else "")
         problems.append(
             problem_entries(
                 MAIN_TABLE,
@@ -533,8 +534,8 @@ def clean_round(
                 "possible_same_person",
                 "warning",
                 message=(
-                    f"submissions under different IDs {shown} share the same {what}: one "
-                    "person under two IDs?"
+                    f"submissions under {len(distinct)} different IDs ({shown}) share the same "
+                    f"{what}: one person under two IDs?"
                 ),
             )
         )
