@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -64,7 +65,13 @@ from evaluation.cleaning.model import (
     CleanRound,
     PrivateRecords,
 )
-from evaluation.cleaning.questions import SpecialCodes, describe_invalid, special_codes, type_column
+from evaluation.cleaning.questions import (
+    SpecialCodes,
+    describe_invalid,
+    show_value,
+    special_codes,
+    type_column,
+)
 from evaluation.cleaning.rules import DEFAULT_KEYS, CleaningRules
 from evaluation.cleaning.screening import check_round_marker, interviews, screen_drops
 from evaluation.cleaning.selects import indicator_names, type_select_multiple
@@ -118,8 +125,8 @@ def key_column(instrument: Instrument, rules: CleaningRules) -> str:
 
 
 def _today(meta: pd.DataFrame) -> dt.date | None:
-    for field in ("submitted_at", "end", "start"):
-        stamps = meta[field].dropna()
+    for column in ("submitted_at", "end", "start"):
+        stamps = meta[column].dropna()
         if len(stamps):
             return pd.Timestamp(stamps.max()).date()
     return None
@@ -152,20 +159,22 @@ def _indicator_columns(
     return found
 
 
+@dataclass(slots=True)
 class _Typed:
-    """Typed columns of one table (internal accumulator)."""
+    """Typed columns of one table, filled in question by question (internal)."""
 
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self.values: dict[str, pd.Series] = {}
-        self.reasons: dict[str, pd.Series] = {}
-        self.coded: dict[str, pd.Series] = {}
-        self.dummies: dict[str, pd.DataFrame] = {}
-        self.show: dict[str, bool] = {}
-        self.log: list[pd.DataFrame] = []
-        self.problems: list[pd.DataFrame] = []
-        self.errors: list[tuple[str, np.ndarray, str, pd.Series, dict[int, tuple[str, ...]]]] = []
-        self.absent: set[str] = set()
+    size: int
+    values: dict[str, pd.Series] = field(default_factory=dict)
+    reasons: dict[str, pd.Series] = field(default_factory=dict)
+    coded: dict[str, pd.Series] = field(default_factory=dict)
+    dummies: dict[str, pd.DataFrame] = field(default_factory=dict)
+    show: dict[str, bool] = field(default_factory=dict)
+    log: list[pd.DataFrame] = field(default_factory=list)
+    problems: list[pd.DataFrame] = field(default_factory=list)
+    errors: list[tuple[str, np.ndarray, str, pd.Series, dict[int, tuple[str, ...]]]] = field(
+        default_factory=list
+    )
+    absent: set[str] = field(default_factory=set)
 
 
 def _type_table(
@@ -227,7 +236,7 @@ def _typing_error(
         )
         if unknown:
             tokens = sorted({t for p in positions for t in unknown.get(int(p), ())})
-            shown = ", ".join(repr(t) for t in tokens[:8])
+            shown = ", ".join(show_value(t) for t in tokens[:8])
             what = f"unknown codes {shown}"
         else:
             what = describe_invalid(raw.reset_index(drop=True), positions)
@@ -525,7 +534,9 @@ def clean_round(
         extra=normalise(main[birth[0]]).to_frame() if birth and name_columns else None,
     ):
         distinct = sorted(set(key_values[positions].tolist()))
-        shown = ", ".join(distinct[:5]) + (f" and {len(distinct) - 5} more" if len(distinct) > 5 else "")
+        shown = ", ".join(distinct[:5]) + (
+            f" and {len(distinct) - 5} more" if len(distinct) > 5 else ""
+        )
         problems.append(
             problem_entries(
                 MAIN_TABLE,

@@ -583,9 +583,11 @@ def identifier_values(records: Iterable[PrivateRecords]) -> list[str]:
     Returns
     -------
     list of str
-        Distinct values of at least two characters, as received and normalised, longest first:
-        every identifier answered (special codes such as "refused" and blanks left out) and
-        the original text of redacted cells.
+        Distinct values, as received and normalised, longest first: every identifier answered
+        (special codes such as "refused" and blanks left out) and the original text of redacted
+        cells. Values of fewer than two characters, and numbers of fewer than seven digits
+        (a mistyped phone such as ``12345`` identifies nobody and would match any count), are
+        left out.
     """
     values: set[str] = set()
     for record in records:
@@ -598,7 +600,16 @@ def identifier_values(records: Iterable[PrivateRecords]) -> list[str]:
                 norm = frame[column].astype("string")[answered]
                 values.update(v.strip() for v in (*raw.tolist(), *norm.tolist()))
         values.update(record.redactions["original"].astype("string").dropna().str.strip().tolist())
-    return sorted((v for v in values if len(v) >= 2), key=lambda v: (-len(v), v))
+    return sorted((v for v in values if _identifying(v)), key=lambda v: (-len(v), v))
+
+
+def _identifying(value: str) -> bool:
+    if len(value) < 2:
+        return False
+    digits = sum(ch.isdigit() for ch in value)
+    if digits and not any(ch.isalpha() for ch in value):
+        return digits >= 7
+    return True
 
 
 def _file_texts(path: pathlib.Path) -> list[pa.Array]:

@@ -39,6 +39,8 @@ from evaluation.instruments.model import NUMERIC_TYPES, Instrument, Question
 __all__ = [
     "SpecialCodes",
     "TypedColumn",
+    "describe_invalid",
+    "show_value",
     "special_codes",
     "type_column",
 ]
@@ -207,7 +209,20 @@ def _accepted(question: Question, instrument: Instrument) -> set[str]:
     return accepted
 
 
-def _show(value: object) -> str:
+def show_value(value: object) -> str:
+    """Quote a value for a message, never showing a long run of digits (it may be an ID).
+
+    Parameters
+    ----------
+    value : object
+        A cell or code.
+
+    Returns
+    -------
+    str
+        Its ``repr``, cut to 30 characters, runs of seven or more digits shown as
+        ``<11 digits>``.
+    """
     text = str(value)
     text = _LONG_DIGITS.sub(lambda m: f"<{len(m.group())} digits>", text)
     return repr(text[:30])
@@ -231,7 +246,7 @@ def describe_invalid(values: pd.Series, positions: np.ndarray, limit: int = 5) -
         ``'不详', '/' and 3 more`` (runs of 7 or more digits shown as ``<11 digits>``).
     """
     distinct = pd.unique(values.to_numpy(dtype=object)[positions])
-    shown = ", ".join(_show(v) for v in distinct[:limit])
+    shown = ", ".join(show_value(v) for v in distinct[:limit])
     more = f" and {len(distinct) - limit} more" if len(distinct) > limit else ""
     return shown + more
 

@@ -255,3 +255,19 @@ def test_decisions_folder_is_read_as_utf8(tmp_path):
 
     with pytest.raises(DecisionsError, match=r"specify\.csv: not UTF-8"):
         read_decisions(folder)
+
+
+def test_identifier_values_leave_out_what_identifies_nobody():
+    from evaluation.cleaning import PrivateRecords
+
+    identifiers = pd.DataFrame(
+        {
+            "id_name": [NAME, "王", None],
+            "id_name__normalised": [NAME, "王", None],
+            "id_phone": ["138 1234 5678", "12345", "-98"],
+            "id_phone__normalised": [PHONE, "12345", None],
+        }
+    )
+    redactions = pd.DataFrame({"original": [f"电话{PHONE_2}"]})
+    values = identifier_values([PrivateRecords(identifiers, redactions)])
+    assert values == sorted([f"电话{PHONE_2}", "138 1234 5678", PHONE, NAME], key=lambda v: (-len(v), v))

@@ -489,3 +489,62 @@ def test_repeats_keyed_by_parent_and_index(export, baseline):
     assert count[["key", "variable"]].values.tolist() == [["TJ001002", "trn"]]
     summary = result.summary()["baseline.csv"]
     assert summary["repeats"]["trn"] == {"rows_in": 4, "rows_kept": 4, "rows_excluded": 0}
+
+
+def test_other_specify_recodes(export, baseline):
+    # job_si has no "other" option in this form: the recode targets a select_one with a text
+    rows = [
+        person("TJ001001", job_si="3", job_title_text="公积金"),
+        person("TJ001002", job_si="3", job_title_text="别的"),
+    ]
+    decided = decisions_from(
+        specify=[
+            {
+                "instrument": "survey",
+                "parent": "job_si",
+                "other_code": "3",
+                "variable": "job_title_text",
+                "text": "公积金",
+                "code": "2",
+                "initials": "LW",
+                "notes": "coded by hand",
+            }
+        ]
+    )
+    result = clean_round(export(baseline, rows), baseline, decided)
+    si = result.data.set_index("resp_id")["job_si"]
+    assert si.to_dict() == {"TJ001001": "2", "TJ001002": "3"}
+    entry = result.log[result.log["rule"] == "specify_recode"]
+    assert entry[["key", "variable", "old", "new"]].values.tolist() == [
+        ["TJ001001", "job_si", "3", "2"]
+    ]
+    bad = decisions_from(
+        specify=[
+            {
+                "instrument": "survey",
+                "parent": "job_si",
+                "other_code": "3",
+                "variable": "job_title_text",
+                "text": "x",
+                "code": "9",
+                "initials": "LW",
+                "notes": "n",
+            }
+        ]
+    )
+    from evaluation.cleaning import DecisionsError
+
+    with pytest.raises(DecisionsError, match=r"code '9' is not in list 'si'"):
+        clean_round(export(baseline, rows), baseline, bad)
+
+
+def test_conservation_is_checked_when_a_round_is_built(export, baseline):
+    import dataclasses
+
+    from evaluation.cleaning import ConservationError
+
+    result = clean_round(export(baseline, [person("TJ001001")]), baseline)
+    with pytest.raises(
+        ConservationError, match=r"baseline\.csv \(main\): 2 rows in, 1 kept, 0 excluded"
+    ):
+        dataclasses.replace(result, rows_in={("baseline.csv", "main"): 2})
