@@ -155,6 +155,33 @@ def problem_entries(
     )
 
 
+def unused_decision(line: str, variable: str, what: str) -> pd.DataFrame:
+    """Warn that a reviewed decision found nothing to apply to.
+
+    Parameters
+    ----------
+    line : str
+        The decision file and line (``duplicates.csv: line 4``).
+    variable : str
+        The column the decision is about.
+    what : str
+        What was not found (``submission 'uuid:...'``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One problem entry of kind ``unused_decision``.
+    """
+    return problem_entries(
+        "main",
+        None,
+        variable,
+        "unused_decision",
+        "warning",
+        message=f"{line}: {what} is not in the data (decision not used)",
+    )
+
+
 def concat(parts: Sequence[pd.DataFrame], columns: Sequence[str]) -> pd.DataFrame:
     """Concatenate entries, or return an empty table with the columns.
 
@@ -250,4 +277,5 @@ __all__ = [
     "finalise",
     "log_entries",
     "problem_entries",
+    "unused_decision",
 ]

@@ -22,7 +22,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from evaluation.cleaning._ledger import log_entries, problem_entries
+from evaluation.cleaning._ledger import log_entries, unused_decision
 from evaluation.cleaning.decisions import Decisions
 from evaluation.cleaning.errors import DecisionsError, LinkageError
 from evaluation.cleaning.values import normalise
@@ -120,18 +120,7 @@ def apply_id_corrections(
         line = f"{where}: line {int(row['line'])}"
         instance = str(row["instance_id"])
         if instance not in position_of.index:
-            problems.append(
-                problem_entries(
-                    MAIN_TABLE,
-                    None,
-                    key_name,
-                    "unused_decision",
-                    "warning",
-                    message=(
-                        f"{line}: submission {instance!r} is not in the data (decision not used)"
-                    ),
-                )
-            )
+            problems.append(unused_decision(line, key_name, f"submission {instance!r}"))
             continue
         position = int(np.atleast_1d(position_of[instance])[0])
         current = keys.iloc[position]
@@ -226,18 +215,7 @@ def apply_corrections(
             raise DecisionsError(msg)
         key = str(normalise(pd.Series([row["key"]])).str.upper().iloc[0])
         if key not in position_of.index:
-            problems.append(
-                problem_entries(
-                    MAIN_TABLE,
-                    None,
-                    variable,
-                    "unused_decision",
-                    "warning",
-                    message=(
-                        f"{line}: key {key!r} is not among the kept submissions (decision not used)"
-                    ),
-                )
-            )
+            problems.append(unused_decision(line, variable, f"key {key!r} (kept submissions)"))
             continue
         position = int(np.atleast_1d(position_of[key])[0])
         target = private if identifier else data

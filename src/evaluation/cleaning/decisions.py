@@ -96,29 +96,13 @@ _ACTIONS = {
     "duplicates": ("keep", "drop", "newid"),
     "corrections": ("replace", "blank", "okay"),
 }
-_REQUIRED = {
-    "duplicates": ("instrument", "round", "key", "instance_id", "action", "initials", "notes"),
-    "id_corrections": (
-        "instrument",
-        "round",
-        "instance_id",
-        "old_id",
-        "new_id",
-        "initials",
-        "notes",
-    ),
-    "corrections": ("instrument", "round", "key", "variable", "action", "initials", "notes"),
-    "specify": (
-        "instrument",
-        "parent",
-        "other_code",
-        "variable",
-        "text",
-        "code",
-        "initials",
-        "notes",
-    ),
-    "harmonise": ("instrument", "round", "column"),
+#: Columns that may be left empty (every other column is required).
+_OPTIONAL = {
+    "duplicates": frozenset({"newid"}),
+    "id_corrections": frozenset(),
+    "corrections": frozenset({"old", "new"}),
+    "specify": frozenset(),
+    "harmonise": frozenset({"form_version", "name", "recode", "notes"}),
 }
 _SIGNED = frozenset({"duplicates", "id_corrections", "corrections", "specify"})
 
@@ -208,7 +192,7 @@ def parse_decision_table(frame: pd.DataFrame, kind: str, where: str) -> pd.DataF
     table = frame.set_axis(present, axis=1)[list(columns)]
     table = table.astype("string").fillna("").apply(lambda c: c.str.strip())
     lines = pd.Series(range(2, len(table) + 2), index=table.index, dtype="int64")
-    for column in _REQUIRED[kind]:
+    for column in (c for c in columns if c not in _OPTIONAL[kind]):
         empty = table[column].eq("")
         if empty.any():
             line = int(lines[empty].iloc[0])

@@ -24,7 +24,12 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from evaluation.cleaning._ledger import exclusion_entries, log_entries, problem_entries
+from evaluation.cleaning._ledger import (
+    exclusion_entries,
+    log_entries,
+    problem_entries,
+    unused_decision,
+)
 from evaluation.cleaning.decisions import Decisions
 from evaluation.cleaning.errors import DecisionsError
 from evaluation.loaders.model import MAIN_TABLE
@@ -271,18 +276,7 @@ def resolve_duplicates(
         line = f"{where}: line {int(row['line'])}"
         instance = str(row["instance_id"])
         if instance not in by_id.index:
-            problems.append(
-                problem_entries(
-                    MAIN_TABLE,
-                    None,
-                    key_name,
-                    "unused_decision",
-                    "warning",
-                    message=(
-                        f"{line}: submission {instance!r} is not in the data (decision not used)"
-                    ),
-                )
-            )
+            problems.append(unused_decision(line, key_name, f"submission {instance!r}"))
             continue
         position = int(np.atleast_1d(by_id[instance])[0])
         if str(keys.iloc[position]) != str(row["key"]):
