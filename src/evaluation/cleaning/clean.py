@@ -669,6 +669,7 @@ def clean_round(
         logs += typed_table.log
         problems += typed_table.problems
     problems += _repeat_counts(stacked, links, coded_frames, table_active, today)
+    problems += _durations(meta, active, rules.duration)
 
     # 11. assemble
     keys_final = keys
@@ -808,6 +809,39 @@ def _repeat_counts(
                         f"{table}: {int(counts[p])} rows but repeat_count gives {wanted[p]:g}"
                         for p in positions
                     ],
+                )
+            )
+    return found
+
+
+def _durations(
+    meta: pd.DataFrame, active: np.ndarray, bounds: tuple[float, float]
+) -> list[pd.DataFrame]:
+    """Flag interviews that end before they start, or are implausibly short or long."""
+    minutes = (meta["end"] - meta["start"]).dt.total_seconds().to_numpy(dtype=float) / 60
+    known = ~np.isnan(minutes) & active
+    low, high = bounds
+    found = []
+    for kind, mask, text in (
+        ("end_before_start", known & (minutes < 0), "the interview ends before it starts"),
+        (
+            "short_interview",
+            known & (minutes >= 0) & (minutes < low),
+            f"shorter than {low:g} minutes",
+        ),
+        ("long_interview", known & (minutes > high), f"longer than {high:g} minutes"),
+    ):
+        if mask.any():
+            positions = np.flatnonzero(mask)
+            found.append(
+                problem_entries(
+                    MAIN_TABLE,
+                    positions,
+                    "end",
+                    kind,
+                    "warning",
+                    message=f"{text} (flagged, never dropped)",
+                    value=np.round(minutes[positions], 1).astype(str),
                 )
             )
     return found

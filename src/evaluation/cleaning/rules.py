@@ -50,6 +50,10 @@ instruments. Example::
     [duplicates]
     different_share = 0.5           # share of differing fields above which a group is two people
 
+    [duration]                      # interview length flagged (never dropped), in minutes
+    min_minutes = 10
+    max_minutes = 180
+
     [disclosure]
     k = 5                           # k-anonymity required of partner exports
     quasi_identifiers = ["meta_city", "dem_sex", "dem_birth_year"]   # default: pii: indirect
@@ -104,6 +108,7 @@ _TOP_KEYS = frozenset(
         "drop",
         "duplicates",
         "disclosure",
+        "duration",
     }
 )
 _DROP_KEYS = frozenset(
@@ -190,6 +195,8 @@ class CleaningRules:
     different_share : float
         Share of compared fields that differ above which a duplicate group is classified as two
         different people.
+    duration : tuple of (float, float)
+        Interviews shorter or longer than these minutes are flagged.
     k : int
         k-anonymity a partner export must reach.
     quasi_identifiers : tuple of str or None
@@ -206,6 +213,7 @@ class CleaningRules:
     tracking: str = "trk_status"
     drops: tuple[DropRule, ...] = _DEFAULT_DROPS
     different_share: float = 0.5
+    duration: tuple[float, float] = (10.0, 180.0)
     k: int = 5
     quasi_identifiers: tuple[str, ...] | None = None
 
@@ -401,6 +409,23 @@ def parse_rules(text: str, where: str = "cleaning.toml") -> CleaningRules:
         if not isinstance(share, int | float) or not 0 < share <= 1:
             raise _fail(where, "duplicates.different_share", f"{share!r} must be in (0, 1]")
         changes["different_share"] = float(share)
+    if "duration" in document:
+        duration = _mapping(where, "duration", document["duration"])
+        extra = sorted(set(duration) - {"min_minutes", "max_minutes"})
+        if extra:
+            raise _fail(
+                where, f"duration.{extra[0]}", "unknown key; allowed: min_minutes, max_minutes"
+            )
+        low = duration.get("min_minutes", 10)
+        high = duration.get("max_minutes", 180)
+        if (
+            not all(isinstance(v, int | float) and not isinstance(v, bool) for v in (low, high))
+            or not 0 <= low < high
+        ):
+            raise _fail(
+                where, "duration", f"need 0 <= min_minutes < max_minutes, not {low!r}, {high!r}"
+            )
+        changes["duration"] = (float(low), float(high))
     if "disclosure" in document:
         disclosure = _mapping(where, "disclosure", document["disclosure"])
         k = disclosure.get("k", 5)

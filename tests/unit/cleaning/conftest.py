@@ -353,7 +353,11 @@ def export(tmp_path: pathlib.Path) -> Writer:
             encoding="utf-8",
             delimiter=",",
             repeats=tuple(files.items()),
-            date_formats=(("submitted_at", "%b %d, %Y %I:%M:%S %p"),),
+            date_formats=(
+                ("submitted_at", "%b %d, %Y %I:%M:%S %p"),
+                ("start", "iso8601"),
+                ("end", "iso8601"),
+            ),
             timezone="Asia/Shanghai",
             root=tmp_path,
         )

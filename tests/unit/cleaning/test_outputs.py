@@ -270,4 +270,6 @@ def test_identifier_values_leave_out_what_identifies_nobody():
     )
     redactions = pd.DataFrame({"original": [f"电话{PHONE_2}"]})
     values = identifier_values([PrivateRecords(identifiers, redactions)])
-    assert values == sorted([f"电话{PHONE_2}", "138 1234 5678", PHONE, NAME], key=lambda v: (-len(v), v))
+    assert values == sorted(
+        [f"电话{PHONE_2}", "138 1234 5678", PHONE, NAME], key=lambda v: (-len(v), v)
+    )

@@ -548,3 +548,22 @@ def test_conservation_is_checked_when_a_round_is_built(export, baseline):
         ConservationError, match=r"baseline\.csv \(main\): 2 rows in, 1 kept, 0 excluded"
     ):
         dataclasses.replace(result, rows_in={("baseline.csv", "main"): 2})
+
+
+def test_interview_durations_are_flagged_never_dropped(export, baseline):
+    times = {
+        "TJ001001": ("2026-03-01T10:00:00+08:00", "2026-03-01T10:45:00+08:00"),  # 45 minutes
+        "TJ001002": ("2026-03-01T10:00:00+08:00", "2026-03-01T10:06:00+08:00"),  # 6 minutes
+        "TJ001003": ("2026-03-01T10:00:00+08:00", "2026-03-01T14:00:00+08:00"),  # 240 minutes
+        "TJ001004": ("2026-03-01T10:00:00+08:00", "2026-03-01T09:00:00+08:00"),  # ends first
+    }
+    rows = [person(key, start=start, end=end) for key, (start, end) in times.items()]
+    result = clean_round(export(baseline, rows), baseline)
+    assert len(result.data) == 4
+    assert result.data.loc[0, "start"] == pd.Timestamp("2026-03-01T02:00:00Z")
+    flagged = result.problems[result.problems["variable"] == "end"]
+    assert flagged[["key", "kind", "value"]].values.tolist() == [
+        ["TJ001002", "short_interview", "6.0"],
+        ["TJ001003", "long_interview", "240.0"],
+        ["TJ001004", "end_before_start", "-60.0"],
+    ]
