@@ -23,7 +23,12 @@ import time
 import numpy as np
 import pandas as pd
 
-SIZES = tuple(int(s) for s in __import__("os").environ.get("BENCH_SIZES", "5000,1000000").split(","))
+SIZES = tuple(
+    int(s) for s in __import__("os").environ.get("BENCH_SIZES", "5000,1000000").split(",")
+)
+
+
+EXCLUSIVE = "not((selected(., '0') or selected(., '-99')) and count-selected(.) > 1)"
 
 
 def _instrument():
@@ -71,26 +76,40 @@ def _instrument():
             children=(
                 Question("dem_sex", "select_one", list_name="sex", required="yes"),
                 Question(
-                    "dem_birth_year", "integer", required="yes", value_range=(1950.0, 2010.0),
-                    soft_range=(1960.0, 2008.0), special=("dont_know", "refused"),
+                    "dem_birth_year",
+                    "integer",
+                    required="yes",
+                    value_range=(1950.0, 2010.0),
+                    soft_range=(1960.0, 2008.0),
+                    special=("dont_know", "refused"),
                 ),
                 Question("edu_level", "select_one", list_name="edu", required="yes"),
                 Question("job_work", "select_one", list_name="yes_no", required="yes"),
                 Question(
-                    "job_wage", "integer", required="yes", relevant=works,
-                    value_range=(0.0, 100000.0), soft_range=(500.0, 30000.0),
+                    "job_wage",
+                    "integer",
+                    required="yes",
+                    relevant=works,
+                    value_range=(0.0, 100000.0),
+                    soft_range=(500.0, 30000.0),
                     special=("dont_know", "refused"),
                 ),
                 Question("job_hours", "integer", relevant=works, value_range=(1.0, 112.0)),
                 Question(
-                    "job_si", "select_multiple", list_name="si", required="yes", relevant=works,
-                    constraint="not((selected(., '0') or selected(., '-99')) and count-selected(.) > 1)",
+                    "job_si",
+                    "select_multiple",
+                    list_name="si",
+                    required="yes",
+                    relevant=works,
+                    constraint=EXCLUSIVE,
                 ),
                 Question("job_title_text", "text", relevant=works),
                 Question("job_start", "date", relevant=works),
                 Question("job_sat", "select_one", list_name="sat", relevant=works),
                 Question("trn_any", "select_one", list_name="yes_no", required="yes"),
-                Question("trn_hours", "integer", relevant="${trn_any} = 1", value_range=(1.0, 2000.0)),
+                Question(
+                    "trn_hours", "integer", relevant="${trn_any} = 1", value_range=(1.0, 2000.0)
+                ),
             ),
         ),
     )
@@ -116,7 +135,13 @@ def _rows(n: int, rng: np.random.Generator) -> pd.DataFrame:
     work = pick(["1", "0"], [0.7, 0.3])
     wage = rng.integers(1500, 20000, n).astype(str).astype(object)
     wage = np.where(rng.random(n) < 0.03, pick(["-99", "-98", "不知道", "拒绝"]), wage)
-    wage = np.where(rng.random(n) < 0.01, pd.Series(wage).str.translate(str.maketrans("0123456789", "０１２３４５６７８９")).to_numpy(), wage)
+    wage = np.where(
+        rng.random(n) < 0.01,
+        pd.Series(wage)
+        .str.translate(str.maketrans("0123456789", "０１２３４５６７８９"))
+        .to_numpy(),
+        wage,
+    )
     wage = np.where(work == "1", wage, np.where(rng.random(n) < 0.01, "3000", ""))
     si = pick(["1 2", "1 2 3 4 5", "1", "0", "-99", "2 6"])
     si = np.where(work == "1", si, "")
@@ -125,7 +150,9 @@ def _rows(n: int, rng: np.random.Generator) -> pd.DataFrame:
             "resp_id": resp,
             "meta_consent": pick(["1", "1", "1", "0"]),
             "id_name": pick(["张三", "李四", "王五", "赵六"]),
-            "id_phone": np.char.add("13", rng.integers(100_000_000, 999_999_999, n).astype(str)).astype(object),
+            "id_phone": np.char.add(
+                "13", rng.integers(100_000_000, 999_999_999, n).astype(str)
+            ).astype(object),
             "dem_sex": pick(["1", "2"]),
             "dem_birth_year": rng.integers(1940, 2009, n).astype(str).astype(object),
             "edu_level": rng.integers(1, 13, n).astype(str).astype(object),
@@ -133,8 +160,12 @@ def _rows(n: int, rng: np.random.Generator) -> pd.DataFrame:
             "job_wage": wage,
             "job_hours": np.where(work == "1", rng.integers(20, 70, n).astype(str), ""),
             "job_si": si,
-            "job_title_text": np.where(work == "1", pick(["焊工", "电工", "车工", "钳工", "数控操作工"]), ""),
-            "job_start": np.where(work == "1", pick(["2023-01-15", "2024-03-05", "2022-11-30"]), ""),
+            "job_title_text": np.where(
+                work == "1", pick(["焊工", "电工", "车工", "钳工", "数控操作工"]), ""
+            ),
+            "job_start": np.where(
+                work == "1", pick(["2023-01-15", "2024-03-05", "2022-11-30"]), ""
+            ),
             "job_sat": np.where(work == "1", rng.integers(1, 6, n).astype(str), ""),
             "trn_any": pick(["1", "0"]),
             "trn_hours": "",
@@ -163,7 +194,8 @@ def _raw(frame: pd.DataFrame, instrument):
             "source_row": np.arange(2, n + 2),
             "key": pd.array([f"uuid:{i}" for i in range(n)], dtype="string"),
             "instance_id": pd.array([f"uuid:{i}" for i in range(n)], dtype="string"),
-            "submitted_at": pd.Timestamp("2026-03-01", tz="UTC") + pd.to_timedelta(np.arange(n) % 86400, unit="s"),
+            "submitted_at": pd.Timestamp("2026-03-01", tz="UTC")
+            + pd.to_timedelta(np.arange(n) % 86400, unit="s"),
             "start": pd.Series(pd.NaT, index=range(n), dtype="datetime64[us, UTC]"),
             "end": pd.Series(pd.NaT, index=range(n), dtype="datetime64[us, UTC]"),
             "form_version": pd.array(["1"] * n, dtype="string"),
@@ -171,14 +203,35 @@ def _raw(frame: pd.DataFrame, instrument):
             "review_state": pd.array([pd.NA] * n, dtype="string"),
         }
     )[list(META_COLUMNS)]
-    source = Source(name="bench.csv", path=pathlib.Path("bench.csv"), instrument="bench", round="baseline", format="csv", encoding="utf-8", delimiter=",")
+    source = Source(
+        name="bench.csv",
+        path=pathlib.Path("bench.csv"),
+        instrument="bench",
+        round="baseline",
+        format="csv",
+        encoding="utf-8",
+        delimiter=",",
+    )
     info = SourceInfo(name="bench.csv", sha256="0" * 64, size=0, format="csv", rows=(("main", n),))
-    return RawRound(instrument=instrument, round="baseline", source=source, info=info, data=frame, meta=meta)
+    return RawRound(
+        instrument=instrument, round="baseline", source=source, info=info, data=frame, meta=meta
+    )
 
 
 def _naive(frame: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame(index=frame.index)
-    for column in ("meta_consent", "dem_sex", "dem_birth_year", "edu_level", "job_work", "job_wage", "job_hours", "job_sat", "trn_any", "trn_hours"):
+    for column in (
+        "meta_consent",
+        "dem_sex",
+        "dem_birth_year",
+        "edu_level",
+        "job_work",
+        "job_wage",
+        "job_hours",
+        "job_sat",
+        "trn_any",
+        "trn_hours",
+    ):
         out[column] = pd.to_numeric(frame[column], errors="coerce")
     out = out.join(frame["job_si"].str.get_dummies(sep=" ").add_prefix("job_si__"))
     out["job_start"] = pd.to_datetime(frame["job_start"], errors="coerce")
@@ -234,8 +287,11 @@ def _run(n: int, queue) -> None:
 
 def main() -> None:
     context = multiprocessing.get_context("spawn")
-    print(f"{'respondents':>12} {'clean (s)':>10} {'naive pandas (s)':>17} {'ratio':>6} "
-          f"{'peak RSS (MB)':>14} {'growth (MB)':>12} {'kept':>9} {'excluded':>9} {'changed':>8} {'problems':>9}")
+    print(
+        f"{'respondents':>12} {'clean (s)':>10} {'naive pandas (s)':>17} {'ratio':>6} "
+        f"{'peak RSS (MB)':>14} {'growth (MB)':>12} {'kept':>9} {'excluded':>9} "
+        f"{'changed':>8} {'problems':>9}"
+    )
     for n in SIZES:
         queue = context.Queue()
         process = context.Process(target=_measure, args=(n, queue))
@@ -246,8 +302,9 @@ def main() -> None:
             print(f"{row['n']:>12,} failed: {row['error']}")
             continue
         print(
-            f"{row['n']:>12,} {row['ours']:>10.2f} {row['peer']:>17.2f} {row['ours'] / row['peer']:>6.1f} "
-            f"{row['peak_mb']:>14.0f} {row['peak_growth_mb']:>12.0f} {row['kept']:>9,} {row['excluded']:>9,} "
+            f"{row['n']:>12,} {row['ours']:>10.2f} {row['peer']:>17.2f} "
+            f"{row['ours'] / row['peer']:>6.1f} {row['peak_mb']:>14.0f} "
+            f"{row['peak_growth_mb']:>12.0f} {row['kept']:>9,} {row['excluded']:>9,} "
             f"{row['changed']:>8,} {row['problems']:>9,}"
         )
 
