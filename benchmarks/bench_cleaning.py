@@ -28,8 +28,6 @@ import pandas as pd
 SIZES = tuple(
     int(size) for size in os.environ.get("BENCH_CLEANING_SIZES", "5000,1000000").split(",")
 )
-    int(s) for s in __import__("os").environ.get("BENCH_SIZES", "5000,1000000").split(",")
-)
 
 
 EXCLUSIVE = "not((selected(., '0') or selected(., '-99')) and count-selected(.) > 1)"
