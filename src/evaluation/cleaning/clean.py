@@ -81,12 +81,14 @@ from evaluation.instruments.expressions import ExpressionError, evaluate_frame
 from evaluation.instruments.model import METADATA_TYPES, Instrument, Question
 from evaluation.loaders.model import MAIN_TABLE, RawRound
 
-__all__ = ["clean_round", "key_column"]
+__all__ = ["SUBMISSION_KEY", "clean_round", "key_column"]
 
 _LINKS = ("source", "source_row", "parent", "repeat_key")
 #: Question types left out of the duplicate comparison (they differ between resubmissions).
 _NOT_CONTENT = METADATA_TYPES | {"calculate", "note", "hidden"}
 _PHONE_LIKE = (13_000_000_000, 19_999_999_999)
+#: The key that names the submission itself, for forms that ask no respondent ID.
+SUBMISSION_KEY = "instance_id"
 
 
 def key_column(instrument: Instrument, rules: CleaningRules) -> str:
@@ -102,8 +104,9 @@ def key_column(instrument: Instrument, rules: CleaningRules) -> str:
     Returns
     -------
     str
-        The configured key, else the first of :data:`~evaluation.cleaning.rules.DEFAULT_KEYS`
-        the instrument asks.
+        The configured key (a question, or ``instance_id``: the submission itself, for forms
+        that ask no respondent ID), else the first of
+        :data:`~evaluation.cleaning.rules.DEFAULT_KEYS` the instrument asks.
 
     Raises
     ------
@@ -463,13 +466,16 @@ def clean_round(
                 )
 
     # 5. respondent IDs
-    if key_name not in main.columns:
+    ids = submission_ids(meta)
+    if key_name == SUBMISSION_KEY:
+        keys = ids.astype("string")
+    elif key_name not in main.columns:
         sources = ", ".join(sorted(meta["source"].unique().tolist()))
         msg = f"{sources}: no column {key_name!r} (the key of instrument {family!r})"
         raise LinkageError(msg)
-    keys, log_k = normalise_keys(main[key_name], key_name)
-    logs.append(log_k)
-    ids = submission_ids(meta)
+    else:
+        keys, log_k = normalise_keys(main[key_name], key_name)
+        logs.append(log_k)
     keys, log_c, problems_c = apply_id_corrections(
         keys,
         ids,
