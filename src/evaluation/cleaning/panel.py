@@ -22,6 +22,7 @@ import pandas as pd
 from evaluation.cleaning.errors import HarmonisationError, LinkageError
 from evaluation.cleaning.harmonise import compare_choice_lists
 from evaluation.cleaning.model import PROBLEM_COLUMNS, CleanRound, Panel
+from evaluation.cleaning.rules import DEFAULT_TRACKING
 from evaluation.cleaning.values import normalise
 from evaluation.loaders.frame import SampleFrame
 
@@ -235,7 +236,7 @@ def build_panel(rounds: Sequence[CleanRound], frame: SampleFrame | None = None) 
         if late.any():
             extra = data.loc[late, [key]].drop_duplicates()
             units = pd.concat([units, extra], ignore_index=True)
-    narrow = [c for c in (key, "round", "interviewed", "trk_status") if c in data.columns]
+    narrow = [c for c in (key, "round", "interviewed", *DEFAULT_TRACKING) if c in data.columns]
     attrition = _attrition(data[narrow], units, key, round_names, ordered)
     data = data.merge(attrition[[key, "attrited"]], on=key, how="left", validate="many_to_one")
     order = {name: i for i, name in enumerate(round_names)}
@@ -352,19 +353,19 @@ def _attrition(
         (
             q
             for q, _ in ordered[-1].instrument.walk()
-            if q.name == "trk_status" and f"{q.name}" in ordered[-1].data.columns
+            if q.name in DEFAULT_TRACKING and q.name in data.columns
         ),
         None,
     )
     if tracking is not None:
-        last_data = data[data["round"] == last].set_index(key)["trk_status"]
+        last_data = data[data["round"] == last].set_index(key)[tracking.name]
         codes = table[key].map(last_data).astype("Int64")
         labels = {
             int(c.name): c.label.get("en") or c.label.first()
             for c in ordered[-1].instrument.choice_list(tracking.list_name or "").choices
             if c.name.lstrip("-").isdigit()
         }
-        table[f"{last}_trk_status"] = codes
+        table[f"{last}_{tracking.name}"] = codes
         named = codes.map(labels, na_action="ignore")
         reason = np.where(
             (reason == "not_interviewed") & named.notna().to_numpy(),

@@ -29,7 +29,7 @@ instruments. Example::
 
     [interview]                     # which records are interviews
     condition = "${meta_consent} = 1 and not(${meta_minor_guardian} = 0)"
-    tracking = "trk_status"         # a round asking it keeps non-interviews for attrition
+    tracking = ["trk_status", "ent_visit_status"]   # rounds asking one keep non-interviews
 
     [[drop]]                        # test, training and pilot submissions, by rule
     reason = "test"
@@ -74,6 +74,7 @@ from evaluation.cleaning.errors import DecisionsError
 
 __all__ = [
     "DEFAULT_KEYS",
+    "DEFAULT_TRACKING",
     "META_FIELDS",
     "CleaningRules",
     "DropRule",
@@ -82,6 +83,8 @@ __all__ = [
 
 #: Key columns tried, in order, when ``[keys]`` does not name one for an instrument.
 DEFAULT_KEYS = ("participant_id", "resp_id", "enterprise_id")
+#: Tracking and visit-outcome questions of the project's forms (names.md).
+DEFAULT_TRACKING = ("trk_status", "ent_visit_status")
 #: Canonical metadata a drop rule may test (see :data:`evaluation.loaders.META_COLUMNS`).
 META_FIELDS = ("submitted_at", "start", "end", "form_version", "device_id", "review_state")
 _TIME_FIELDS = frozenset({"submitted_at", "start", "end"})
@@ -188,8 +191,9 @@ class CleaningRules:
         IANA zone of dateTime answers without a UTC offset.
     interview_condition : str or None
         XPath condition of an interview; ``None``: derived from the instrument's consent items.
-    tracking : str
-        The tracking question; rounds that ask it keep non-interviews (attrition).
+    tracking : tuple of str
+        The tracking questions (visit or tracking outcome); a round that asks one keeps its
+        non-interviews with ``interviewed = 0`` (attrition and non-response analysis).
     drops : tuple of DropRule
         Rules excluding test, training, pilot and undecrypted submissions.
     different_share : float
@@ -210,7 +214,7 @@ class CleaningRules:
     dates: Mapping[str, str] = field(default_factory=dict)
     timezone: str | None = None
     interview_condition: str | None = None
-    tracking: str = "trk_status"
+    tracking: tuple[str, ...] = DEFAULT_TRACKING
     drops: tuple[DropRule, ...] = _DEFAULT_DROPS
     different_share: float = 0.5
     duration: tuple[float, float] = (10.0, 180.0)
@@ -395,7 +399,9 @@ def parse_rules(text: str, where: str = "cleaning.toml") -> CleaningRules:
         if "condition" in interview:
             changes["interview_condition"] = str(interview["condition"])
         if "tracking" in interview:
-            changes["tracking"] = str(interview["tracking"])
+            value = interview["tracking"]
+            names = [value] if isinstance(value, str) else value
+            changes["tracking"] = _strings(where, "interview.tracking", names)
     if "drop" in document:
         entries = document["drop"]
         if not isinstance(entries, list):

@@ -6,9 +6,10 @@
 - A file declared as one round must not hold submissions of another (``meta_round``): that
   would count people twice (#28). Such rows stop the run unless a drop rule excludes them.
 - An interview is a record where consent was given (``[interview] condition``). At a round that
-  asks the tracking question (``trk_status``), records of people refused, not found or deceased
-  are kept with ``interviewed = 0``: they are the attrition analysis' data, not interviews. At
-  other rounds a record without consent is excluded (reason ``not_interviewed``).
+  asks a tracking question (``trk_status``, ``ent_visit_status``), records of people refused,
+  not found or deceased are kept with ``interviewed = 0``: they are the attrition analysis'
+  data, not interviews. At other rounds a record without consent is excluded (reason
+  ``not_interviewed``).
 """
 
 from __future__ import annotations
@@ -212,7 +213,7 @@ def interviews(
     except ExpressionError as err:
         msg = f"[interview] condition {condition!r} cannot be evaluated: {err}"
         raise LinkageError(msg) from None
-    tracked = rules.tracking in {q.name for q, _ in instrument.walk()}
+    tracked = bool(set(rules.tracking) & {q.name for q, _ in instrument.walk()})
     if tracked:
         return active.copy(), interviewed, exclusion_entries(MAIN_TABLE, np.zeros(0, np.int64), "")
     dropped = active & ~interviewed
