@@ -127,6 +127,44 @@ def key_column(instrument: Instrument, rules: CleaningRules) -> str:
     raise LinkageError(msg)
 
 
+def _invalid_identifiers(
+    columns: Sequence[IdentifierColumn],
+    private: Mapping[str, pd.DataFrame],
+    active: np.ndarray,
+) -> list[pd.DataFrame]:
+    """Flag phones and ID numbers that fail their check (by key only; values stay private)."""
+    found = []
+    for column in columns:
+        if column.kind not in {"phone", "id_number"}:
+            continue
+        bad = (
+            private[column.table][f"{column.column}__valid"]
+            .eq(False)
+            .fillna(False)
+            .to_numpy(dtype=bool)
+        )
+        if column.table == MAIN_TABLE:
+            bad &= active
+        if not bad.any():
+            continue
+        what = (
+            "mainland mobile number (11 digits, 13-19)"
+            if column.kind == "phone"
+            else "resident ID number (GB 11643 check digit and birth date)"
+        )
+        found.append(
+            problem_entries(
+                column.table,
+                np.flatnonzero(bad),
+                column.column,
+                f"invalid_{column.kind}",
+                "warning",
+                message=f"{column.column}: not a valid {what} (value kept in the private store)",
+            )
+        )
+    return found
+
+
 def _today(meta: pd.DataFrame) -> dt.date | None:
     for column in ("submitted_at", "end", "start"):
         stamps = meta[column].dropna()
@@ -440,30 +478,7 @@ def clean_round(
         text_codes=codes.texts,
     )
     main = public[MAIN_TABLE]
-    for found in id_columns:
-        if found.kind in {"phone", "id_number"}:
-            valid = private[found.table][f"{found.column}__valid"]
-            bad = valid.eq(False).fillna(False).to_numpy(dtype=bool)
-            if found.table == MAIN_TABLE:
-                bad &= active
-            if bad.any():
-                what = (
-                    "mainland mobile number (11 digits, 13-19)"
-                    if found.kind == "phone"
-                    else ("resident ID number (GB 11643 check digit and birth date)")
-                )
-                problems.append(
-                    problem_entries(
-                        found.table,
-                        np.flatnonzero(bad),
-                        found.column,
-                        f"invalid_{found.kind}",
-                        "warning",
-                        message=(
-                            f"{found.column}: not a valid {what} (value kept in the private store)"
-                        ),
-                    )
-                )
+    problems += _invalid_identifiers(id_columns, private, active)
 
     # 5. respondent IDs
     ids = submission_ids(meta)
