@@ -192,13 +192,19 @@ def type_select_multiple(
     codes_of, uniques = pd.factorize(norm.where(whole.isna(), "\0" + whole), use_na_sentinel=True)
     known_codes = set(choices.codes)
     per_unique = []
+    # special codes the list does not offer: kept as the reason, flagged as not accepted
+    outside: list[str | None] = []
     for u in uniques:
         if u.startswith("\0"):
             key = u[1:]
-            token = keyed.get(key, str(codes.values.get(key, key)))
-            per_unique.append(([token], (), True))
+            if key in keyed:
+                per_unique.append(([keyed[key]], (), True))
+                outside.append(None)
+            else:
+                per_unique.append(([], (), True))
+                outside.append(key)
             continue
-        tokens, unknown, aliased = [], [], False
+        tokens, unknown, aliased, extra = [], [], False, None
         for t in dict.fromkeys(u.split()):
             if t in known_codes:
                 tokens.append(t)
@@ -211,9 +217,13 @@ def type_select_multiple(
             if key is not None and key in keyed:
                 tokens.append(keyed[key])
                 aliased = True
+            elif key is not None:
+                extra = extra or key
+                aliased = True
             else:
                 unknown.append(t)
         per_unique.append((tokens, tuple(unknown), aliased or " ".join(tokens) != u))
+        outside.append(extra)
     n_unique = len(uniques)
     canonical = np.array([" ".join(t) for t, _, _ in per_unique] + [""], dtype=object)
     values_text = np.array(
@@ -228,15 +238,40 @@ def type_select_multiple(
         + [None],
         dtype=object,
     )
+    outside_arr = np.array([*outside, None], dtype=object)
     unknown_u = [u for _, u, _ in per_unique] + [()]
     changed_u = np.array([c for _, _, c in per_unique] + [False], dtype=bool)
     take = np.where(codes_of >= 0, codes_of, n_unique)
     coded_arr = canonical[take]
+    extra_arr = outside_arr[take]
+    has_extra = np.array([k is not None for k in extra_arr], dtype=bool)
+    code_of = {k: str(v) for k, v in codes.values.items()}
+    coded_arr = np.where(
+        has_extra & (coded_arr == ""),
+        np.array([code_of.get(k, "") if k else "" for k in extra_arr], dtype=object),
+        coded_arr,
+    )
     answered = coded_arr != ""
     value_arr = values_text[take]
-    reason_arr = first_special[take]
+    reason_arr = np.where(has_extra & pd.isna(first_special[take]), extra_arr, first_special[take])
     only_special = answered & (value_arr == "")
     reason = pd.Series(np.where(only_special, reason_arr, None), index=index, dtype="string")
+    if has_extra.any():
+        positions = np.flatnonzero(has_extra)
+        problems.append(
+            problem_entries(
+                table,
+                positions,
+                question.name,
+                "special_code_not_accepted",
+                "error",
+                message=[
+                    f"{question.name}: special code {k!r} is not an option of list {choices.name!r}"
+                    for k in extra_arr[positions]
+                ],
+                value=extra_arr[positions],
+            )
+        )
     value = pd.Series(np.where(value_arr == "", None, value_arr), index=index, dtype="string")
     coded = pd.Series(np.where(answered, coded_arr, None), index=index, dtype="string")
     has_unknown = np.array([bool(u) for u in unknown_u], dtype=bool)[take]
@@ -265,7 +300,7 @@ def type_select_multiple(
         hit = member_u[take]
         membership[choice.name] = hit
         column = pd.array(np.where(hit, 1, 0), dtype="Int64")
-        column[~answered] = pd.NA
+        column[~answered | (has_extra & (value_arr == ""))] = pd.NA
         dummies[dummy_name(question.name, choice.name, choice.special)] = column
     if parsed_ind and not rebuilt:
         mismatch = np.zeros(size, dtype=bool)

@@ -567,3 +567,19 @@ def test_interview_durations_are_flagged_never_dropped(export, baseline):
         ["TJ001003", "long_interview", "240.0"],
         ["TJ001004", "end_before_start", "-60.0"],
     ]
+
+
+def test_select_multiple_special_code_outside_the_list(export, baseline):
+    # "refused" is a special code of the instrument but not an option of the insurance list
+    rows = [person("TJ001001", job_si="拒绝"), person("TJ001002", job_si="-98")]
+    result = clean_round(export(baseline, rows), baseline)
+    si = _si(result)
+    for key in ("TJ001001", "TJ001002"):
+        assert si.loc[key, "job_si__reason"] == "refused"
+        assert pd.isna(si.loc[key, "job_si"])
+        assert si.loc[key, ["job_si__1", "job_si__0", "job_si__dont_know"]].isna().all()
+    flagged = _problems(result, "special_code_not_accepted")
+    assert flagged[["key", "variable"]].values.tolist() == [
+        ["TJ001001", "job_si"],
+        ["TJ001002", "job_si"],
+    ]
