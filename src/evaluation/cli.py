@@ -125,6 +125,41 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _clean(args: argparse.Namespace) -> int:
+    from evaluation.cleaning.errors import CleaningError, UnresolvedDuplicatesError
+    from evaluation.cleaning.outputs import run_clean
+    from evaluation.loaders.errors import SourceFormatError
+
+    partner = {"none": (), "sav": ("sav",), "dta": ("dta",), "both": ("sav", "dta")}[args.partner]
+    try:
+        run = run_clean(
+            args.raw,
+            args.out,
+            private=args.private,
+            decisions=args.decisions,
+            surveys=args.surveys,
+            language=args.labels,
+            partner=partner,
+            override_disclosure=args.override_disclosure,
+            key_env=args.key_env,
+            require_key=args.require_key,
+        )
+    except UnresolvedDuplicatesError as err:
+        print(f"error: duplicates need decisions: {err}", file=sys.stderr)
+        return 1
+    except (CleaningError, SourceFormatError) as err:
+        print(f"error: {type(err).__name__}: {err}", file=sys.stderr)
+        return 1
+    for source, counts in run.summary["sources"].items():
+        print(
+            f"{source}: {counts['rows_in']} rows in, {counts['rows_kept']} kept, "
+            f"{counts['rows_excluded']} excluded, {counts['values_changed']} values changed, "
+            f"{sum(counts['problems'].values())} problems to review"
+        )
+    print(f"Wrote {len(run.written)} files to {args.out} and {len(run.private)} to {args.private}.")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Build the command-line parser.
 
@@ -182,6 +217,49 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--clean", action="store_true", help="no injected field problems")
     demo.add_argument("--surveys", default="surveys", help="definitions folder (default: surveys)")
     demo.set_defaults(handler=_demo)
+
+    clean = commands.add_parser(
+        "clean",
+        help="clean raw exports into de-identified rounds and panels (exit 1 if unsafe)",
+        description="Read every file declared in RAW/sources.toml, clean it with the reviewed "
+        "decisions, write the clean data and accounting to OUT and the identifiers to PRIVATE.",
+    )
+    clean.add_argument("--raw", required=True, help="raw folder with sources.toml (read-only)")
+    clean.add_argument("--out", required=True, help="output folder for the clean data")
+    clean.add_argument(
+        "--private",
+        default="data/private",
+        help="private folder for identifiers (default data/private; never inside --out)",
+    )
+    clean.add_argument("--decisions", help="folder with cleaning.toml and the decision files")
+    clean.add_argument(
+        "--surveys", default="surveys", help="instrument definitions (default surveys)"
+    )
+    clean.add_argument(
+        "--partner",
+        choices=["none", "sav", "dta", "both"],
+        default="none",
+        help="also write labelled SPSS/Stata files for partners (after a disclosure check)",
+    )
+    clean.add_argument(
+        "--labels", choices=["en", "zh"], default="en", help="label language of partner files"
+    )
+    clean.add_argument(
+        "--override-disclosure",
+        action="store_true",
+        help="write partner files even when k-anonymity is below the configured k",
+    )
+    clean.add_argument(
+        "--key-env",
+        default="EVALUATION_PRIVATE_KEY",
+        help="environment variable with the Fernet key that encrypts the private store",
+    )
+    clean.add_argument(
+        "--require-key",
+        action="store_true",
+        help="refuse to write the private store unencrypted",
+    )
+    clean.set_defaults(handler=_clean)
     return parser
 
 
