@@ -54,6 +54,7 @@ CHECKS = (
     "missing",
     "outliers",
     "constraints",
+    "soft_constraints",
     "logic",
     "skip_logic",
     "other_specify",

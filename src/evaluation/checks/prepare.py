@@ -687,13 +687,20 @@ def prepare_round(
     maps = _special_maps(plan)
     frame, shown, status, numbers = _prepare_columns(plan, MAIN, raw.data, *maps)
     notes: list[tuple[str, str, str]] = []
-    for name, what in ((config.key, "key"), (config.enumerator, "enumerator")):
+    columns = {}
+    for name, what, default in (
+        (config.key, "key", plan.key),
+        (config.enumerator, "enumerator", plan.enumerator),
+    ):
+        columns[what] = name if name is not None and name in frame.columns else default
         if name is not None and name not in frame.columns:
-            msg = (
-                f"checks.toml [settings] {what} = {name!r}: form {plan.label!r} "
-                f"({raw.info.name}) has no such column"
+            notes.append(
+                (
+                    name,
+                    "configured_column_missing",
+                    f"[settings] {what} = {name!r} is not a column of this form: using {default!r}",
+                )
             )
-            raise ConfigError(msg)
     frame = _add_calculations(plan, MAIN, frame)
     meta = raw.meta
     start = _local(meta["start"], config.timezone)
@@ -725,7 +732,7 @@ def prepare_round(
             plan, name, data=data, main=frame, main_rows=main_rows, day=day, maps=maps
         )
         notes += more
-    for column, what in ((plan.key, "respondent key"), (plan.enumerator, "enumerator")):
+    for column, what in ((columns["key"], "respondent key"), (columns["enumerator"], "enumerator")):
         if column is None or column not in frame.columns:
             notes.append(
                 (column or "", "column_missing", f"no {what} column: findings show it empty")
@@ -744,9 +751,9 @@ def prepare_round(
         plan=plan,
         main=main,
         repeats=repeats,
-        key=_column(frame, plan.key),
+        key=_column(frame, columns["key"]),
         submission=main.ids,
-        enumerator=_column(frame, plan.enumerator),
+        enumerator=_column(frame, columns["enumerator"]),
         start=start,
         end=end,
         submitted=submitted,

@@ -324,7 +324,7 @@ def _bound_findings(round_: PreparedRound, table: PreparedTable, bound: Bound) -
             f"([{lo_text}, {hi_text}]){extra}"
         )
     return round_.findings(
-        "constraints",
+        "constraints" if bound.kind == "hard" else "soft_constraints",
         table,
         rows,
         variable=bound.variable,
@@ -461,10 +461,11 @@ def check_constraints(
     Returns
     -------
     CheckResult
-        Findings with rules ``hard_range`` (the instrument's range) and ``hard_bound``
-        (configured) as errors, ``soft_range`` and ``soft_bound`` as warnings; ``constraint``
-        (the form's own XPath constraint fails), ``unknown_choice`` (a code not in the list),
-        ``special_code_not_allowed`` and ``not_a_number`` as errors.
+        Findings of check ``constraints``, all errors: ``hard_range`` (the instrument's range),
+        ``hard_bound`` (configured), ``constraint`` (the form's own XPath constraint fails),
+        ``unknown_choice`` (a code not in the list), ``special_code_not_allowed`` and
+        ``not_a_number``; and of check ``soft_constraints``, warnings: ``soft_range`` (the
+        instrument's plausible range) and ``soft_bound`` (configured).
 
     Notes
     -----

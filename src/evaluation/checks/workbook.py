@@ -196,12 +196,12 @@ def read_raw(
 def _cell(value: object) -> object:
     if value is None or value is pd.NA or value is pd.NaT:
         return None
-    if isinstance(value, float | np.floating):
-        return None if not np.isfinite(value) else float(value)
-    if isinstance(value, np.integer):
-        return int(value)
     if isinstance(value, np.bool_ | bool):
         return bool(value)
+    if isinstance(value, float | np.floating):
+        return None if not np.isfinite(value) else float(value)
+    if isinstance(value, int | np.integer):
+        return int(value)
     if isinstance(value, pd.Timestamp | dt.datetime | dt.date):
         return str(value)
     return str(value)
@@ -330,13 +330,15 @@ def _plots(findings: Findings) -> list[tuple[str, str]]:
             plt.close(figure)
     durations = findings.tables.get("interview_durations")
     if durations is not None and len(durations):
-        groups = durations.groupby("enumerator", sort=True)["minutes"]
+        several = durations["form"].nunique() > 1
+        groups = durations.groupby(["form", "enumerator"], sort=True)["minutes"]
         names = list(groups.groups)
+        labels = [f"{e or '(none)'} {f}" if several else (e or "(none)") for f, e in names]
         figure, axes = plt.subplots(figsize=(8, max(2.5, 0.22 * len(names) + 1)))
         axes.boxplot(
             [groups.get_group(n).to_numpy() for n in names],
             vert=False,
-            tick_labels=[str(n) or "(none)" for n in names],
+            tick_labels=labels,
             showfliers=True,
         )
         axes.set_xlabel("minutes (completed interviews)")
