@@ -86,11 +86,12 @@ def finding_frame(rows: Mapping[str, object] | None = None, **columns: object) -
     Returns
     -------
     pandas.DataFrame
-        Columns :data:`FINDING_COLUMNS`, every value text.
+        Columns :data:`FINDING_COLUMNS`, every value text: one row per array element, or one
+        row when only scalars are given, or no row when nothing is given.
     """
     data = {**(rows or {}), **columns}
     lengths = [len(v) for v in data.values() if isinstance(v, np.ndarray | pd.Series | list)]
-    n = max(lengths) if lengths else 0
+    n = max(lengths) if lengths else int(bool(data))
     out = {}
     for name in FINDING_COLUMNS:
         value = data.get(name, "")

@@ -27,7 +27,7 @@ from types import MappingProxyType
 import numpy as np
 import pandas as pd
 
-from evaluation.checks.config import CheckConfig, ConfigError
+from evaluation.checks.config import CheckConfig
 from evaluation.checks.findings import Redactor, finding_frame
 from evaluation.checks.plan import MAIN, FormPlan, plan_form
 from evaluation.instruments.expressions import (
@@ -669,11 +669,6 @@ def prepare_round(
     -------
     PreparedRound
         Normalised text, statuses, skip logic, keys and times.
-
-    Raises
-    ------
-    ConfigError
-        When a configured key or enumerator column is not in the data.
 
     Notes
     -----

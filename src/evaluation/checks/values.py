@@ -291,7 +291,9 @@ def _bound_values(
     return pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
 
 
-def _bound_findings(round_: PreparedRound, table: PreparedTable, bound: Bound) -> pd.DataFrame:
+def _bound_findings(
+    round_: PreparedRound, table: PreparedTable, bound: Bound, *, skip: set
+) -> pd.DataFrame:
     values = numbers(table, bound.variable)
     try:
         lower = _bound_values(bound.lower, table, round_)
@@ -307,7 +309,7 @@ def _bound_findings(round_: PreparedRound, table: PreparedTable, bound: Bound) -
         )
     below = values < lower if lower is not None else np.zeros(len(values), bool)
     above = values > upper if upper is not None else np.zeros(len(values), bool)
-    rows = np.flatnonzero(below | above)
+    rows = np.flatnonzero((below | above) & ~pd.Series(table.ids).isin(skip).to_numpy(bool))
     if not len(rows):
         return finding_frame()
     kind = "range" if bound.source == "instrument" else "bound"
@@ -480,13 +482,18 @@ def check_constraints(
         for variable in round_.plan.asked(table.name):
             if variable.name in table.status:
                 parts += _question_findings(round_, table, variable)
-    for bound in round_.plan.bounds:
+    hard_rows: dict[str, set] = {}
+    for bound in sorted(round_.plan.bounds, key=lambda b: b.kind != "hard"):
         info = round_.plan.variables[bound.variable]
         if info.table not in (MAIN, *round_.repeats):
             continue
         table = round_.table(info.table)
-        if bound.variable in table.frame.columns:
-            parts.append(_bound_findings(round_, table, bound))
+        if bound.variable not in table.frame.columns:
+            continue
+        found = _bound_findings(round_, table, bound, skip=hard_rows.get(bound.variable, set()))
+        if bound.kind == "hard":
+            hard_rows.setdefault(bound.variable, set()).update(found["submission"])
+        parts.append(found)
     findings = pd.concat(parts, ignore_index=True) if parts else finding_frame()
     return CheckResult(findings)
 
