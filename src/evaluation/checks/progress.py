@@ -38,9 +38,9 @@ def _submission_status(round_: PreparedRound) -> np.ndarray:
         decided |= known
     if round_.consented is not None:
         consent = frame[round_.plan.consent].to_numpy(dtype=object)
+        declined = ~round_.consented & (consent != "")
         status[~decided & round_.consented] = "completed"
-        refused = ~decided & ~round_.consented & (consent != "")
-        status[refused] = "refused"
+        status[(~decided | (status == "completed")) & declined] = "refused"
     else:
         status[~decided] = "completed"
     return status
@@ -75,7 +75,9 @@ def check_progress(
     Unit: the frame's key when the form's key is the frame's key (respondents); the frame's
     enterprise column when the form's key is the enterprise ID (enterprises, with the
     treatment and strata of their first row). A form keyed otherwise (capacity building) is
-    not tracked. Statuses are ranked as :data:`STATUSES`; a unit's status is the best of its
+    not tracked. A submission's status is its tracking outcome mapped by
+    ``[progress] outcomes``; without one, consent (given: ``completed``, declined:
+    ``refused``); a respondent found but declining consent is ``refused``. Statuses are ranked as :data:`STATUSES`; a unit's status is the best of its
     submissions.
     """
     round_ = prepared(data, config)
