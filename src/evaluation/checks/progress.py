@@ -77,8 +77,8 @@ def check_progress(
     treatment and strata of their first row). A form keyed otherwise (capacity building) is
     not tracked. A submission's status is its tracking outcome mapped by
     ``[progress] outcomes``; without one, consent (given: ``completed``, declined:
-    ``refused``); a respondent found but declining consent is ``refused``. Statuses are ranked as :data:`STATUSES`; a unit's status is the best of its
-    submissions.
+    ``refused``); a respondent found but declining consent is ``refused``. Statuses are ranked
+    as :data:`STATUSES`; a unit's status is the best of its submissions.
     """
     round_ = prepared(data, config)
     empty = CheckResult(finding_frame(), {})
