@@ -19,7 +19,7 @@ from scipy import stats
 
 from evaluation.checks.config import CheckConfig, Tolerance
 from evaluation.checks.findings import CheckResult, finding_frame
-from evaluation.checks.plan import MAIN, Variable, plan_form
+from evaluation.checks.plan import MAIN, FormPlan, Variable, plan_form
 from evaluation.checks.prepare import (
     ANSWERED,
     EMPTY,
@@ -157,6 +157,14 @@ def _rates(comparisons: pd.DataFrame, by: str) -> pd.DataFrame:
     return out.reset_index()
 
 
+def _backcheck_plan(backcheck: RawRound, config: CheckConfig) -> FormPlan:
+    """Plan a back-check export: its codes and columns only (the survey's rules do not apply)."""
+    bare = config.replace(
+        outliers=(), constraints=(), logic=(), specify=(), unique=(), outlier_auto=False
+    )
+    return plan_form(backcheck.instrument, bare, backcheck.round)
+
+
 def compare_backchecks(
     survey: RawRound | PreparedRound,
     backcheck: RawRound | PreparedRound,
@@ -204,9 +212,7 @@ def compare_backchecks(
     bc_round = (
         backcheck
         if isinstance(backcheck, PreparedRound)
-        else prepare_round(
-            backcheck, config, plan=plan_form(backcheck.instrument, config, backcheck.round)
-        )
+        else prepare_round(backcheck, config, plan=_backcheck_plan(backcheck, config))
     )
     plan = survey_round.plan
     order = submission_order(survey_round)

@@ -14,6 +14,7 @@ import base64
 import dataclasses
 import datetime as dt
 import html
+import inspect
 import io
 import os
 import pathlib
@@ -335,11 +336,16 @@ def _plots(findings: Findings) -> list[tuple[str, str]]:
         names = list(groups.groups)
         labels = [f"{e or '(none)'} {f}" if several else (e or "(none)") for f, e in names]
         figure, axes = plt.subplots(figsize=(8, max(2.5, 0.22 * len(names) + 1)))
+        horizontal = (
+            {"orientation": "horizontal"}
+            if "orientation" in inspect.signature(axes.boxplot).parameters
+            else {"vert": False}  # matplotlib < 3.10
+        )
         axes.boxplot(
             [groups.get_group(n).to_numpy() for n in names],
-            vert=False,
             tick_labels=labels,
             showfliers=True,
+            **horizontal,
         )
         axes.set_xlabel("minutes (completed interviews)")
         axes.set_title(f"Interview duration per enumerator (N = {len(durations)})")
