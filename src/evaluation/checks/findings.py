@@ -363,4 +363,8 @@ class Redactor:
         numpy.ndarray
             The redacted texts (object array).
         """
-        return np.array([self.text(str(v)) for v in values], dtype=object)
+        positions, uniques = pd.factorize(
+            np.asarray(list(values), dtype=object), use_na_sentinel=False
+        )
+        redacted = np.array([self.text(str(v)) for v in uniques], dtype=object)
+        return redacted[positions] if len(positions) else np.array([], dtype=object)
