@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -58,7 +59,6 @@ ANSWERED = 0
 _ZERO_WIDTH = re.compile("[\u200b\u200c\u200d\u2060\ufeff]")
 _DASH_BEFORE_DIGIT = re.compile("^[\u2212\u2010-\u2015\ufe58]\\s*(?=\\d)")
 _SIGN_SPACE = re.compile(r"^([+-])\s+(?=\d)")
-_SIGN_SPACE_FOUND = re.compile(r"^[+-]\s+\d")
 _POSITION = re.compile(r"\[(\d+)\]$")
 _CLOCK_FUNCTIONS = frozenset({"today", "now"})
 
@@ -98,6 +98,14 @@ def as_text(values: pd.Series) -> pd.Series:
     return result.map(lambda v: v if isinstance(v, str) else str(v)).astype(object)
 
 
+def _normal(text: str) -> str:
+    if not text.isascii():
+        text = _ZERO_WIDTH.sub("", unicodedata.normalize("NFKC", text))
+        text = _DASH_BEFORE_DIGIT.sub("-", text.strip())
+    text = text.strip()
+    return _SIGN_SPACE.sub(r"\1", text) if text[:1] in "+-" else text
+
+
 def normalise_text(values: pd.Series) -> pd.Series:
     """Normalise answers typed as text so that equal answers compare equal.
 
@@ -112,15 +120,12 @@ def normalise_text(values: pd.Series) -> pd.Series:
         NFKC-normalised (``２５`` is ``25``, ``－９９`` is ``-99``), zero-width characters removed,
         surrounding white space stripped, a leading minus sign or dash before a digit written
         ``-`` and a space after a sign removed (``- 99`` is ``-99``).
+
+    Notes
+    -----
+    Runs once per distinct value: callers pass the distinct values of a column.
     """
-    text = pd.Series(values, dtype=object)
-    if not "".join(text.tolist()).isascii():
-        text = text.str.normalize("NFKC").str.replace(_ZERO_WIDTH, "", regex=True)
-        text = text.str.replace(_DASH_BEFORE_DIGIT, "-", regex=True)
-    text = text.str.strip()
-    if text.str.contains(_SIGN_SPACE_FOUND, regex=True).any():
-        text = text.str.replace(_SIGN_SPACE, r"\1", regex=True)
-    return text.astype(object)
+    return pd.Series([_normal(str(v)) for v in values], index=values.index, dtype=object)
 
 
 @dataclass(frozen=True, slots=True)
@@ -382,17 +387,21 @@ def _special_maps(plan: FormPlan) -> tuple[dict[str, int], dict[float, int]]:
     return texts, values
 
 
+def _code(text: str, texts: dict[str, int], values: dict[float, int]) -> int:
+    if not text:
+        return EMPTY
+    code = texts.get(text.casefold())
+    if code is None and text[:1] in "+-.0123456789" and "_" not in text:
+        try:
+            code = values.get(float(text))
+        except ValueError:
+            code = None
+    return code or ANSWERED
+
+
 def _status(text: pd.Series, texts: dict[str, int], values: dict[float, int]) -> np.ndarray:
-    status = np.where(text.to_numpy(dtype=object) == "", EMPTY, ANSWERED).astype(np.int8)
-    answered = status == ANSWERED
-    if not answered.any():
-        return status
-    by_value = pd.to_numeric(text, errors="coerce").map(values).to_numpy(dtype=float)
-    by_text = text.str.casefold().map(texts).to_numpy(dtype=float)
-    code = np.where(np.isnan(by_value), by_text, by_value)
-    special = answered & ~np.isnan(code)
-    status[special] = code[special].astype(np.int8)
-    return status
+    """Status of each (distinct) normalised answer: empty, answered or a special code's number."""
+    return np.array([_code(t, texts, values) for t in text.tolist()], dtype=np.int8)
 
 
 # --------------------------------------------------------------------------------------------
