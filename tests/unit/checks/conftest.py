@@ -10,11 +10,13 @@ from __future__ import annotations
 import pathlib
 from collections.abc import Mapping, Sequence
 
+import numpy as np
 import pandas as pd
 import pytest
 
+from evaluation.instruments.backcheck import backcheck_instrument
 from evaluation.instruments.model import Choice, ChoiceList, Instrument, Question, SpecialCode, Text
-from evaluation.loaders import META_COLUMNS, RawRound, Source, SourceInfo
+from evaluation.loaders import META_COLUMNS, FrameSource, RawRound, SampleFrame, Source, SourceInfo
 
 NAME = "张三丰"
 PHONE = "13812345678"
@@ -303,6 +305,72 @@ def repeat_table(rows: Sequence[tuple[int, Mapping[str, str]]], name: str) -> pd
             }
         )
     return pd.DataFrame(records, dtype=object)
+
+
+def sample_frame(rows: list[tuple[str, str, str]]) -> SampleFrame:
+    """A validated sample frame (with names and phones the checks must never show)."""
+    data = pd.DataFrame(
+        [
+            {
+                "resp_id": key,
+                "enterprise_id": key[:5],
+                "treatment": t,
+                "city": c,
+                "name": NAME,
+                "phone": PHONE,
+            }
+            for key, t, c in rows
+        ],
+        dtype=object,
+    )
+    source = FrameSource(
+        name="frame.csv",
+        path=pathlib.Path("frame.csv"),
+        format="csv",
+        encoding="utf-8",
+        delimiter=",",
+        enterprise="enterprise_id",
+        treatment="treatment",
+        strata=("city",),
+    )
+    info = SourceInfo(name="frame.csv", sha256="0" * 64, size=0, format="csv")
+    return SampleFrame(data=data, source=source, info=info, source_rows=np.arange(2, len(rows) + 2))
+
+
+FRAME = [
+    ("TJ001001", "1", "TJ"),
+    ("TJ001002", "1", "TJ"),
+    ("TJ001003", "1", "TJ"),
+    ("TJ002004", "0", "TJ"),
+    ("TJ002005", "0", "TJ"),
+    ("TJ002006", "0", "TJ"),
+    ("SH003001", "1", "SH"),
+    ("SH003002", "1", "SH"),
+]
+
+
+def backcheck_round(rows: list[dict[str, str]]) -> RawRound:
+    """A back-check export of the small form, read with its back-check form."""
+    form = backcheck_instrument(small_form())
+    return raw_round(rows, form=form, name="backcheck.csv", kind="backcheck")
+
+
+def backcheck_answers(key: str, checker: str, **answers_: str) -> dict[str, str]:
+    """A back-check three days after the survey (its answers as :func:`answers`)."""
+    row = {
+        "start": "2026-12-08T09:00:00.000+08:00",
+        "end": "2026-12-08T09:10:00.000+08:00",
+        "today": "2026-12-08",
+        "bc_backchecker_id": checker,
+        "resp_id": key,
+        "meta_consent": "1",
+        "dem_sex": "1",
+        "job_status": "1",
+        "job_wage": "5000",
+        "job_title_text": "电工",
+    }
+    row.update(answers_)
+    return row
 
 
 @pytest.fixture

@@ -27,14 +27,17 @@ from evaluation.checks import (
 )
 from evaluation.checks.workbook import TABLE_ORDER, WORKBOOK
 from tests.unit.checks.conftest import (
+    FRAME,
     NAME,
     PHONE,
     RESIDENT_ID,
     answers,
     assert_no_identifiers,
+    backcheck_answers,
+    backcheck_round,
     raw_round,
+    sample_frame,
 )
-from tests.unit.checks.test_progress_backchecks import FRAME, _backcheck, _bc, _frame
 
 
 def _at(hour: int, minutes: int, day: int = 5) -> dict[str, str]:
@@ -63,10 +66,14 @@ def messy_rows() -> list[dict[str, str]]:
 @pytest.fixture(scope="module")
 def findings() -> Findings:
     survey = raw_round(messy_rows())
-    backcheck = _backcheck(
-        [_bc("TJ001003", "B001", dem_sex="2"), _bc("TJ001004", "B001"), _bc("TJ001007", "B001")]
+    backcheck = backcheck_round(
+        [
+            backcheck_answers("TJ001003", "B001", dem_sex="2"),
+            backcheck_answers("TJ001004", "B001"),
+            backcheck_answers("TJ001007", "B001"),
+        ]
     )
-    frame = _frame([(f"TJ001{i:03d}", "1", "TJ") for i in range(1, 13)] + FRAME[3:])
+    frame = sample_frame([(f"TJ001{i:03d}", "1", "TJ") for i in range(1, 13)] + FRAME[3:])
     return check_round(survey, sample=frame, backchecks=[backcheck])
 
 
@@ -158,7 +165,7 @@ def test_no_identifier_in_any_output(findings, files):
 
 def test_run_checks_on_rounds_labels_forms_and_matches_backchecks():
     survey = raw_round(messy_rows())
-    backcheck = _backcheck([_bc("TJ001003", "B001", dem_sex="2")])
+    backcheck = backcheck_round([backcheck_answers("TJ001003", "B001", dem_sex="2")])
     result = run_checks([survey], backchecks=[backcheck], config=CheckConfig())
     assert set(result.findings["form"]) == {"small/baseline"}
     assert "bc_comparisons" in result.tables

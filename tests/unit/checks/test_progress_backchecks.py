@@ -8,10 +8,8 @@ t-test, IPA's simple response variance and reliability ratio).
 from __future__ import annotations
 
 import math
-import pathlib
 
 import numpy as np
-import pandas as pd
 import pytest
 from statsmodels.stats.proportion import proportions_ztest
 
@@ -24,58 +22,18 @@ from evaluation.checks import (
     prtest,
     reliability,
 )
-from evaluation.instruments.backcheck import backcheck_instrument
 from evaluation.instruments.model import Choice, ChoiceList, Instrument, Question, Text
-from evaluation.loaders import FrameSource, SampleFrame, SourceInfo
 from tests.unit.checks.conftest import (
+    FRAME,
     NAME,
     PHONE,
     answers,
     assert_no_identifiers,
+    backcheck_answers,
+    backcheck_round,
     raw_round,
-    small_form,
+    sample_frame,
 )
-
-
-def _frame(rows: list[tuple[str, str, str]]) -> SampleFrame:
-    data = pd.DataFrame(
-        [
-            {
-                "resp_id": key,
-                "enterprise_id": key[:5],
-                "treatment": t,
-                "city": c,
-                "name": NAME,
-                "phone": PHONE,
-            }
-            for key, t, c in rows
-        ],
-        dtype=object,
-    )
-    source = FrameSource(
-        name="frame.csv",
-        path=pathlib.Path("frame.csv"),
-        format="csv",
-        encoding="utf-8",
-        delimiter=",",
-        enterprise="enterprise_id",
-        treatment="treatment",
-        strata=("city",),
-    )
-    info = SourceInfo(name="frame.csv", sha256="0" * 64, size=0, format="csv")
-    return SampleFrame(data=data, source=source, info=info, source_rows=np.arange(2, len(rows) + 2))
-
-
-FRAME = [
-    ("TJ001001", "1", "TJ"),
-    ("TJ001002", "1", "TJ"),
-    ("TJ001003", "1", "TJ"),
-    ("TJ002004", "0", "TJ"),
-    ("TJ002005", "0", "TJ"),
-    ("TJ002006", "0", "TJ"),
-    ("SH003001", "1", "SH"),
-    ("SH003002", "1", "SH"),
-]
 
 
 def test_progress_by_stratum_and_treatment():
@@ -87,7 +45,7 @@ def test_progress_by_stratum_and_treatment():
         answers(1, resp_id="TJ009999"),  # not in the sample list
         answers(1, resp_id="SH003001", meta_consent="0"),
     ]
-    result = check_progress(prepare_round(raw_round(rows)), _frame(FRAME))
+    result = check_progress(prepare_round(raw_round(rows)), sample_frame(FRAME))
     assert result.findings[["key", "rule", "severity"]].values.tolist() == [
         ["TJ009999", "not_in_sample", "error"]
     ]
@@ -142,7 +100,7 @@ def test_progress_from_tracking_outcomes():
         {"resp_id": "TJ002004", "trk_status": "3", "meta_consent": ""},
         {"resp_id": "TJ002005", "trk_status": "1", "meta_consent": "0"},  # found, then refused
     ]
-    result = check_progress(prepare_round(raw_round(rows, form=form)), _frame(FRAME))
+    result = check_progress(prepare_round(raw_round(rows, form=form)), sample_frame(FRAME))
     units = result.tables["progress_units"].set_index("key")["status"]
     assert units.to_dict() == {
         "SH003001": "pending",
@@ -169,14 +127,14 @@ def test_progress_of_enterprises_and_of_untracked_forms():
         round="baseline",
     )
     result = check_progress(
-        prepare_round(raw_round([{"enterprise_id": "TJ001"}], form=enterprise)), _frame(FRAME)
+        prepare_round(raw_round([{"enterprise_id": "TJ001"}], form=enterprise)), sample_frame(FRAME)
     )
     units = result.tables["progress_units"].set_index("key")["status"]
     assert units.to_dict() == {"SH003": "pending", "TJ001": "completed", "TJ002": "pending"}
     # A form keyed otherwise is not tracked.
     other = enterprise.replace(questions=(Question("participant_id", "text"),))
     empty = check_progress(
-        prepare_round(raw_round([{"participant_id": "P00001"}], form=other)), _frame(FRAME)
+        prepare_round(raw_round([{"participant_id": "P00001"}], form=other)), sample_frame(FRAME)
     )
     assert empty.findings.empty
     assert not empty.tables
@@ -185,28 +143,6 @@ def test_progress_of_enterprises_and_of_untracked_forms():
 # --------------------------------------------------------------------------------------------
 # Back-checks
 # --------------------------------------------------------------------------------------------
-
-
-def _backcheck(rows: list[dict[str, str]]):
-    form = backcheck_instrument(small_form())
-    return raw_round(rows, form=form, name="backcheck.csv", kind="backcheck")
-
-
-def _bc(key: str, checker: str, **answers_: str) -> dict[str, str]:
-    row = {
-        "start": "2026-12-08T09:00:00.000+08:00",
-        "end": "2026-12-08T09:10:00.000+08:00",
-        "today": "2026-12-08",
-        "bc_backchecker_id": checker,
-        "resp_id": key,
-        "meta_consent": "1",
-        "dem_sex": "1",
-        "job_status": "1",
-        "job_wage": "5000",
-        "job_title_text": "电工",
-    }
-    row.update(answers_)
-    return row
 
 
 @pytest.fixture
@@ -219,12 +155,16 @@ def compared():
             answers(4, meta_enum_id="E002", id_name=NAME, job_title_text=f"电工{PHONE}"),
         ]
     )
-    backcheck = _backcheck(
+    backcheck = backcheck_round(
         [
-            _bc("TJ001001", "B001", job_wage="5400", job_title_text=" 电工。"),  # within 10%
-            _bc("TJ001002", "B001", dem_sex="2", job_wage="6000", job_title_text="焊工"),
-            _bc("TJ001003", "B002", job_wage="-99"),
-            _bc("TJ009999", "B002"),
+            backcheck_answers(
+                "TJ001001", "B001", job_wage="5400", job_title_text=" 电工。"
+            ),  # within 10%
+            backcheck_answers(
+                "TJ001002", "B001", dem_sex="2", job_wage="6000", job_title_text="焊工"
+            ),
+            backcheck_answers("TJ001003", "B002", job_wage="-99"),
+            backcheck_answers("TJ009999", "B002"),
         ]
     )
     config = CheckConfig(bc_tolerance={"job_wage": Tolerance(-10, 10, percent=True)})
