@@ -301,13 +301,14 @@ def _png(figure) -> str:
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def _plots(findings: Findings) -> list[tuple[str, str]]:
+def _plots(findings: Findings, note: str | None) -> list[tuple[str, str]]:
     import matplotlib as mpl
 
     mpl.use("Agg")
     import matplotlib.pyplot as plt
 
     plots = []
+    suffix = f" - {note}" if note else ""
     by_day = findings.tables.get("survey_by_day")
     if by_day is not None and len(by_day):
         days = by_day[by_day["day"] != ""]
@@ -324,7 +325,7 @@ def _plots(findings: Findings) -> list[tuple[str, str]]:
             axes.set_xticks(range(0, len(pivot), step))
             axes.set_xticklabels(list(pivot.index[::step]), rotation=45, ha="right", fontsize=8)
             axes.set_ylabel("submissions")
-            axes.set_title(f"Submissions per day (N = {int(bottom.sum())})")
+            axes.set_title(f"Submissions per day (N = {int(bottom.sum())}){suffix}")
             axes.legend(fontsize=8)
             figure.tight_layout()
             plots.append(("Submissions per day", _png(figure)))
@@ -348,7 +349,7 @@ def _plots(findings: Findings) -> list[tuple[str, str]]:
             **horizontal,
         )
         axes.set_xlabel("minutes (completed interviews)")
-        axes.set_title(f"Interview duration per enumerator (N = {len(durations)})")
+        axes.set_title(f"Interview duration per enumerator (N = {len(durations)}){suffix}")
         axes.tick_params(axis="y", labelsize=7)
         figure.tight_layout()
         plots.append(("Durations per enumerator", _png(figure)))
@@ -367,7 +368,13 @@ def _html_table(table: pd.DataFrame) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
 
-def summary_html(findings: Findings, *, title: str = "High-frequency checks", top: int = 30) -> str:
+def summary_html(
+    findings: Findings,
+    *,
+    title: str = "High-frequency checks",
+    top: int = 30,
+    note: str | None = None,
+) -> str:
     """Return the one-page HTML summary.
 
     Parameters
@@ -378,6 +385,9 @@ def summary_html(findings: Findings, *, title: str = "High-frequency checks", to
         The page title.
     top : int, optional
         How many errors and warnings to list.
+    note : str, optional
+        A banner shown at the top of the page and in every plot's title (for example
+        ``"Synthetic demo data"``).
 
     Returns
     -------
@@ -398,13 +408,14 @@ def summary_html(findings: Findings, *, title: str = "High-frequency checks", to
             "padding:2px 6px}th{background:#1f4e78;color:#fff}</style></head><body>"
         ),
         f"<h1>{html.escape(title)}</h1>",
+        f'<p style="color:#9c0006"><strong>{html.escape(note)}</strong></p>' if note else "",
         f"<p>{len(findings.findings)} findings: "
         + ", ".join(f"{int((findings.findings['severity'] == s).sum())} {s}" for s in SEVERITIES)
         + ". Only pseudonymous keys and enumerator IDs are shown.</p>",
         "<h2>Findings by check</h2>",
         _html_table(counts) if len(counts) else "<p>No findings.</p>",
     ]
-    for name, png in _plots(findings):
+    for name, png in _plots(findings, note):
         parts += [
             f"<h2>{html.escape(name)}</h2>",
             f'<img alt="{html.escape(name)}" src="data:image/png;base64,{png}">',
@@ -421,13 +432,15 @@ def _csv(table: pd.DataFrame) -> bytes:
     return table.to_csv(index=False, lineterminator="\n").encode("utf-8")
 
 
-def output_files(findings: Findings) -> dict[str, bytes]:
+def output_files(findings: Findings, *, note: str | None = None) -> dict[str, bytes]:
     """Return every output of a run as bytes, without dates.
 
     Parameters
     ----------
     findings : Findings
         The findings of a run.
+    note : str, optional
+        A banner for the HTML page and its plots (``"Synthetic demo data"``).
 
     Returns
     -------
@@ -438,11 +451,13 @@ def output_files(findings: Findings) -> dict[str, bytes]:
     files = {WORKBOOK: workbook_bytes(findings), "findings.csv": _csv(findings.findings)}
     for name in _table_names(findings):
         files[f"tables/{name}.csv"] = _csv(findings.tables[name])
-    files["summary.html"] = summary_html(findings).encode("utf-8")
+    files["summary.html"] = summary_html(findings, note=note).encode("utf-8")
     return files
 
 
-def write_outputs(findings: Findings, out: str | os.PathLike[str], *, day: dt.date) -> pathlib.Path:
+def write_outputs(
+    findings: Findings, out: str | os.PathLike[str], *, day: dt.date, note: str | None = None
+) -> pathlib.Path:
     """Write the outputs into a dated folder.
 
     Parameters
@@ -453,6 +468,8 @@ def write_outputs(findings: Findings, out: str | os.PathLike[str], *, day: dt.da
         The output folder; the files go into ``<out>/<YYYY-MM-DD>/`` (replaced when it exists).
     day : datetime.date
         The date of the run (the only date in the outputs: the folder's name).
+    note : str, optional
+        A banner for the HTML page and its plots (``"Synthetic demo data"``).
 
     Returns
     -------
@@ -460,7 +477,7 @@ def write_outputs(findings: Findings, out: str | os.PathLike[str], *, day: dt.da
         The dated folder.
     """
     folder = pathlib.Path(out) / day.isoformat()
-    for name, content in output_files(findings).items():
+    for name, content in output_files(findings, note=note).items():
         path = folder / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(content)

@@ -136,6 +136,9 @@ def test_csv_html_and_determinism(findings, files, tmp_path):
     assert "Submissions per day" in page
     assert "Durations per enumerator" in page
     assert output_files(findings) == files  # byte-identical
+    marked = output_files(findings, note="Synthetic demo data")["summary.html"].decode("utf-8")
+    assert "<strong>Synthetic demo data</strong>" in marked
+    assert marked != page  # the plots carry the note in their titles too
     folder = write_outputs(findings, tmp_path, day=dt.date(2026, 12, 9))
     assert folder == tmp_path / "2026-12-09"
     assert (folder / WORKBOOK).read_bytes() == files[WORKBOOK]
