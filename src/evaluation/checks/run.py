@@ -193,9 +193,11 @@ def run_checks(
     Raises
     ------
     ConfigError
-        When the configuration is invalid or names columns the data lack.
+        When the configuration is invalid.
     SourceFormatError
         From the loaders, when a raw file cannot be read.
+    ValueError
+        When a back-check file path is given with rounds instead of a raw folder.
     """
     config = _as_config(config)
     frame = sample if isinstance(sample, SampleFrame) else None
@@ -211,11 +213,23 @@ def run_checks(
             sample=None if isinstance(sample, SampleFrame) else sample,
             backchecks=None if bc_rounds else backchecks,  # type: ignore[arg-type]
         )
-    elif isinstance(source, LoadedSources):
-        loaded = source
     else:
-        rounds = (source,) if isinstance(source, RawRound) else tuple(source)
-        loaded = LoadedSources(rounds=rounds)
+        if isinstance(backchecks, str | os.PathLike):
+            msg = (
+                f"backchecks={backchecks!r}: a back-check file is read with its declaration in "
+                "sources.toml; pass the raw folder, or back-check rounds already read"
+            )
+            raise ValueError(msg)
+        if isinstance(sample, str | os.PathLike):
+            from evaluation.checks.workbook import sample_source
+            from evaluation.loaders.frame import read_sample_frame
+
+            frame = read_sample_frame(sample_source(sample, None))
+        if isinstance(source, LoadedSources):
+            loaded = source
+        else:
+            rounds = (source,) if isinstance(source, RawRound) else tuple(source)
+            loaded = LoadedSources(rounds=rounds)
     frame = frame or loaded.sample_frame
     bc_rounds = bc_rounds or loaded.backchecks
     labels = [f"{r.source.instrument}/{r.round}" for r in loaded.rounds]

@@ -40,6 +40,7 @@ __all__ = [
     "output_files",
     "read_config",
     "read_raw",
+    "sample_source",
     "workbook_bytes",
     "write_outputs",
 ]
@@ -176,17 +177,33 @@ def read_raw(
     )
     frame_source = sources.sample_frame
     if sample is not None:
-        path = pathlib.Path(sample)
-        if frame_source is not None:
-            frame_source = dataclasses.replace(frame_source, path=path, name=str(path))
-        elif path.suffix.lower() == ".xlsx":
-            frame_source = FrameSource(name=str(path), path=path, format="xlsx")
-        else:
-            frame_source = FrameSource(
-                name=str(path), path=path, format="csv", encoding="utf-8", delimiter=","
-            )
+        frame_source = sample_source(sample, frame_source)
     frame = read_sample_frame(frame_source) if frame_source is not None else None
     return LoadedSources(rounds=rounds, backchecks=bc_rounds, sample_frame=frame)
+
+
+def sample_source(path: str | os.PathLike[str], declared: FrameSource | None) -> FrameSource:
+    """Declare a sample frame file like another declaration, or with defaults.
+
+    Parameters
+    ----------
+    path : path-like
+        The file.
+    declared : FrameSource or None
+        The declaration to copy (key, treatment, strata, format, encoding).
+
+    Returns
+    -------
+    FrameSource
+        ``declared`` with the new path; without one, a UTF-8 CSV with ``,`` (or an ``.xlsx``
+        workbook) keyed by ``resp_id``.
+    """
+    file = pathlib.Path(path)
+    if declared is not None:
+        return dataclasses.replace(declared, path=file, name=str(file))
+    if file.suffix.lower() == ".xlsx":
+        return FrameSource(name=str(file), path=file, format="xlsx")
+    return FrameSource(name=str(file), path=file, format="csv", encoding="utf-8", delimiter=",")
 
 
 # --------------------------------------------------------------------------------------------

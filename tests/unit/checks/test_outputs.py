@@ -166,6 +166,15 @@ def test_no_identifier_in_any_output(findings, files):
     )
 
 
+def test_run_checks_on_rounds_with_a_sample_file(tmp_path):
+    path = tmp_path / "frame.csv"
+    path.write_text("resp_id\nTJ001001\n", encoding="utf-8")
+    result = run_checks([raw_round([answers(1), answers(2)])], sample=path)
+    assert result.of("progress")["key"].tolist() == ["TJ001002"]
+    with pytest.raises(ValueError, match="a back-check file is read with its declaration"):
+        run_checks([raw_round([answers(1)])], backchecks=tmp_path / "bc.csv")
+
+
 def test_run_checks_on_rounds_labels_forms_and_matches_backchecks():
     survey = raw_round(messy_rows())
     backcheck = backcheck_round([backcheck_answers("TJ001003", "B001", dem_sex="2")])
