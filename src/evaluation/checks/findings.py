@@ -350,6 +350,24 @@ class Redactor:
             for i in range(len(text) - size + 1)
         }
 
+    @staticmethod
+    def holds_identifier(value: str) -> bool:
+        """Whether a text holds a phone number or a resident ID number.
+
+        Parameters
+        ----------
+        value : str
+            A text as received.
+
+        Returns
+        -------
+        bool
+            True when, after NFKC, it contains a mainland mobile number or an 18- (or 15-)
+            character resident ID number.
+        """
+        text = _normalised(value)
+        return bool(_PHONE.search(text) or _RESIDENT_ID.search(text))
+
     def values(self, values: Iterable[str]) -> np.ndarray:
         """Redact many texts.
 

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from evaluation.checks.config import CheckConfig, OutlierRule
-from evaluation.checks.findings import CheckResult, finding_frame
+from evaluation.checks.findings import CheckResult, Redactor, finding_frame
 from evaluation.checks.plan import MAIN, Bound
 from evaluation.checks.prepare import (
     ANSWERED,
@@ -414,6 +414,22 @@ def _question_findings(round_: PreparedRound, table: PreparedTable, variable) ->
             )
     if q.is_select:
         parts += _choice_findings(round_, table, variable)
+    if q.type == "text" and q.pii != "direct":
+        positions, uniques = pd.factorize(table.shown[name].to_numpy(dtype=object))
+        found = np.array([Redactor.holds_identifier(str(v)) for v in uniques], dtype=bool)
+        rows = np.flatnonzero(found[positions]) if len(uniques) else np.array([], dtype=int)
+        if len(rows):
+            parts.append(
+                round_.findings(
+                    "constraints",
+                    table,
+                    rows,
+                    variable=name,
+                    rule="identifier_in_text",
+                    severity="warning",
+                    message="a phone or ID number typed into this text (shown masked): remove it",
+                )
+            )
     if q.constraint:
         answered = status == ANSWERED
         try:
@@ -466,7 +482,9 @@ def check_constraints(
         Findings of check ``constraints``, all errors: ``hard_range`` (the instrument's range),
         ``hard_bound`` (configured), ``constraint`` (the form's own XPath constraint fails),
         ``unknown_choice`` (a code not in the list), ``special_code_not_allowed`` and
-        ``not_a_number``; and of check ``soft_constraints``, warnings: ``soft_range`` (the
+        ``not_a_number``; ``identifier_in_text`` (a warning: a phone or ID number typed into a
+        free text that is not itself an identifier, shown masked); and of check
+        ``soft_constraints``, warnings: ``soft_range`` (the
         instrument's plausible range) and ``soft_bound`` (configured).
 
     Notes

@@ -94,6 +94,7 @@ def test_every_planted_problem_is_reported(findings):
     assert ("TJ001006", "specify_matches_option") in rules  # 学徒 is option 2, Apprentice
     assert ("TJ001003", "backcheck_should_not_change") in rules
     assert ("TJ001021", "not_in_sample") in rules  # the rusher's respondents were not sampled
+    assert ("TJ001007", "identifier_in_text") in rules
     assert list(table.columns) == list(FINDING_COLUMNS)
 
 
