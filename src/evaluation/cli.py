@@ -160,6 +160,32 @@ def _clean(args: argparse.Namespace) -> int:
     return 0
 
 
+def _checks(args: argparse.Namespace) -> int:
+    import datetime as dt
+    import os
+
+    from evaluation.checks import ConfigError, run_checks, write_outputs
+    from evaluation.loaders import SourceFormatError
+
+    try:
+        day = dt.date.fromisoformat(args.date) if args.date else dt.date.today()
+        findings = run_checks(
+            args.raw,
+            args.config,
+            instruments=args.surveys,
+            sample=args.sample,
+            backchecks=args.backchecks,
+            run_key=os.urandom(32),
+        )
+    except (ConfigError, SourceFormatError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    folder = write_outputs(findings, args.out, day=day)
+    print(findings.summary())
+    print(f"Wrote {folder}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Build the command-line parser.
 
@@ -260,6 +286,27 @@ def build_parser() -> argparse.ArgumentParser:
         help="refuse to write the private store unencrypted",
     )
     clean.set_defaults(handler=_clean)
+
+    checks = commands.add_parser(
+        "checks",
+        help="high-frequency data-quality checks on raw exports: workbook, CSV and HTML summary",
+    )
+    checks.add_argument("--raw", required=True, help="raw folder with its sources.toml")
+    checks.add_argument(
+        "--out", required=True, help="output folder; results go into a dated folder inside"
+    )
+    checks.add_argument("--config", help="checks.toml (default: settings from the instruments)")
+    checks.add_argument(
+        "--sample", help="sample frame to use instead of the one declared in sources.toml"
+    )
+    checks.add_argument(
+        "--backchecks", help="back-check export to use instead of the one in sources.toml"
+    )
+    checks.add_argument(
+        "--surveys", default="surveys", help="definitions folder (default: surveys)"
+    )
+    checks.add_argument("--date", help="date of the output folder, YYYY-MM-DD (default: today)")
+    checks.set_defaults(handler=_checks)
     return parser
 
 
