@@ -48,7 +48,7 @@ def docs(session: nox.Session) -> None:
     """
     session.install("-e", ".", *_group("docs"))
     session.run(
-        "sphinx-build", "-W", "--keep-going", "-E", "-b", "html",
+        "sphinx-build", "-W", "--keep-going", "-E", "-j", "auto", "-b", "html",
         "-d", "build/doctrees", "docs", "site", *session.posargs,
     )  # fmt: skip
 

@@ -167,8 +167,9 @@ def render(page: ModulePage) -> str:
     if page.submodules:
         lines += ["Modules", "-------", ""]
         lines += _module_list(page.submodules)
-        lines += ["", ".. toctree::", "    :hidden:", ""]
-        lines += [f"    {sub}" for sub in page.submodules]
+        if page.name != PACKAGE:  # the stages hang from the API index, not from the package
+            lines += ["", ".. toctree::", "    :hidden:", ""]
+            lines += [f"    {sub}" for sub in page.submodules]
         lines.append("")
     if page.reexported:
         lines += [

@@ -76,7 +76,7 @@ class MethodNotes(SphinxDirective):
         doc = NumpyDocString(inspect.getdoc(obj) or "")
         short = name.rsplit(".", 1)[-1]
         role = "class" if inspect.isclass(obj) else "func"
-        lines = [f"From the docstring of :py:{role}:`~{name}`:", ""]
+        lines = [f".. rubric:: :py:{role}:`~{name}`", ""]
         if not doc["Notes"]:
             LOGGER.warning(
                 "method-notes: %s has no Notes section", name, location=self.get_location()
@@ -89,7 +89,17 @@ class MethodNotes(SphinxDirective):
             lines += self._tests(short, tests)
         content = StringList(lines, source=f"<docstring of {name}>")
         container = nodes.container(classes=["method-notes-block"])
-        self.state.nested_parse(content, self.content_offset, container)
+        # Short cross-references in the docstring resolve in the object's own module.
+        context = self.env.ref_context
+        saved = context.get("py:module")
+        context["py:module"] = getattr(obj, "__module__", None) or name.rsplit(".", 1)[0]
+        try:
+            self.state.nested_parse(content, self.content_offset, container)
+        finally:
+            if saved is None:
+                context.pop("py:module", None)
+            else:
+                context["py:module"] = saved
         return [container]
 
     def _tests(self, short: str, tests: list[str]) -> list[str]:
@@ -164,6 +174,16 @@ def generate_codebooks(app: Sphinx) -> None:
             stale.unlink()
 
 
+def keep_notebook_outputs_in_build(app: Sphinx) -> None:
+    """Write executed notebooks beside the doctrees, not beside ``site/`` in the project root.
+
+    myst-nb puts them in ``<outdir>/../jupyter_execute``, which for ``site/`` is the project
+    folder itself.
+    """
+    folder = pathlib.Path(app.doctreedir).parent / "jupyter_execute"
+    app.env.mystnb_config = app.env.mystnb_config.copy(output_folder=str(folder.resolve()))
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     """Register the directive and the codebook generator.
 
@@ -179,4 +199,5 @@ def setup(app: Sphinx) -> dict[str, Any]:
     """
     app.add_directive("method-notes", MethodNotes)
     app.connect("builder-inited", generate_codebooks)
+    app.connect("builder-inited", keep_notebook_outputs_in_build, priority=900)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
