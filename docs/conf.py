@@ -48,6 +48,7 @@ nb_execution_mode = "force"
 nb_execution_raise_on_error = True
 nb_execution_timeout = 300
 nb_merge_streams = True
+nb_output_stderr = "warn"  # a warning printed by a tutorial (deprecations...) fails the build
 myst_enable_extensions = ["colon_fence", "deflist"]
 myst_heading_anchors = 3
 

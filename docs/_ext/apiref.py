@@ -21,12 +21,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sphinx.application import Sphinx
-from sphinx.util import logging
+if TYPE_CHECKING:
+    from sphinx.application import Sphinx
 
-LOGGER = logging.getLogger(__name__)
 ROLE = re.compile(r":[a-z]+:`~?([^`<]+?)(?:\s*<[^>]+>)?`")
 PACKAGE = "evaluation"
 OUT = pathlib.Path("reference") / "api"
@@ -253,24 +252,27 @@ def generate(app: Sphinx) -> None:
 
 def check_reference(app: Sphinx, env: Any) -> None:
     """Warn for every public module or name that the reference does not document."""
+    from sphinx.util import logging
+
+    logger = logging.getLogger(__name__)
     objects = env.get_domain("py").objects
     modules = public_modules()
     for name in modules:
         docname = f"{OUT.as_posix()}/{name}"
         if docname not in env.found_docs:
-            LOGGER.warning("public module %s has no page in the API reference", name)
+            logger.warning("public module %s has no page in the API reference", name)
         page = module_page(name, modules)
         module = importlib.import_module(name)
         for attr in page.defined:
             full = f"{name}.{attr}"
             if full not in objects:
-                LOGGER.warning("public name %s is not documented in the API reference", full)
+                logger.warning("public name %s is not documented in the API reference", full)
             obj = getattr(module, attr)
             if (inspect.isclass(obj) or inspect.isfunction(obj)) and not inspect.getdoc(obj):
-                LOGGER.warning("public name %s has no docstring", full)
+                logger.warning("public name %s has no docstring", full)
         for attr, target in page.reexported:
             if target not in objects:
-                LOGGER.warning(
+                logger.warning(
                     "%s.%s is re-exported from %s, which is not documented", name, attr, target
                 )
 

@@ -121,10 +121,10 @@ class MethodNotes(SphinxDirective):
             self.env.note_dependency(str(path))
             lines.append(f"- ``{test}``")
             if docstring:
-                quoted.setdefault(file, docstring.split("\n\n")[0].replace("\n", " "))
+                quoted.setdefault(file, " ".join(docstring.split()))
         lines.append("")
         for file, text in quoted.items():
-            lines += [f"``{file}``: *{text}*", ""]
+            lines += [f"``{file}``: {text}", ""]
         return lines
 
 

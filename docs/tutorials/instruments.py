@@ -262,6 +262,7 @@ status
 # %%
 from evaluation.instruments.lint import RULES
 
+pd.set_option("display.max_colwidth", None)  # show whole texts in tables
 pd.DataFrame(
     [(rule, severity, text) for rule, (severity, text) in RULES.items()],
     columns=["rule", "severity", "what it checks"],
