@@ -49,7 +49,6 @@ class ModulePage:
     defined: tuple[str, ...]
     reexported: tuple[tuple[str, str], ...]  # (name, canonical target)
     submodules: tuple[str, ...]
-    is_package: bool
 
 
 @cache
@@ -131,12 +130,11 @@ def module_page(name: str, modules: tuple[str, ...]) -> ModulePage:
             defined.append(attr)
         else:
             reexported.append((attr, _canonical(obj, attr, modules)))
-    is_package = hasattr(module, "__path__")
     subs = tuple(m for m in modules if m != name and m.rsplit(".", 1)[0] == name)
-    return ModulePage(name, tuple(defined), tuple(reexported), subs, is_package)
+    return ModulePage(name, tuple(defined), tuple(reexported), subs)
 
 
-def _role(target: str, obj: Any) -> str:
+def _role(obj: Any) -> str:
     if inspect.ismodule(obj):
         return "mod"
     if inspect.isclass(obj):
@@ -182,7 +180,7 @@ def render(page: ModulePage) -> str:
             "",
         ]
         for name, target in page.reexported:
-            role = _role(target, getattr(module, name))
+            role = _role(getattr(module, name))
             lines.append(f"- :py:{role}:`{name} <{target}>`")
         lines.append("")
     if page.defined:
@@ -293,21 +291,6 @@ def _import_object(path: str) -> Any:
     return None
 
 
-def _documented_name(obj: Any, attr: str) -> str | None:
-    if inspect.ismodule(obj):
-        return obj.__name__
-    home = getattr(obj, "__module__", None)
-    qualname = getattr(obj, "__qualname__", None)
-    if not (inspect.isclass(obj) or inspect.isfunction(obj)):
-        return _canonical(obj, attr, public_modules())
-    if not home or not qualname:
-        return None
-    if _is_private(home):
-        exporter = _first_exporter(obj, attr)
-        return f"{exporter}.{qualname}" if exporter else None
-    return f"{home}.{qualname}"
-
-
 def resolve_alias(app: Sphinx, env: Any, node: Any, contnode: Any) -> Any:
     """Resolve a Python reference written through a re-export or a name the module imports.
 
@@ -327,7 +310,7 @@ def resolve_alias(app: Sphinx, env: Any, node: Any, contnode: Any) -> Any:
         obj = _import_object(candidate)
         if obj is None:
             continue
-        name = _documented_name(obj, candidate.rsplit(".", 1)[-1])
+        name = _canonical(obj, candidate.rsplit(".", 1)[-1], public_modules())
         if name and name != candidate and name in domain.objects:
             return domain.resolve_xref(
                 env, node["refdoc"], app.builder, "obj", name, node, contnode
