@@ -275,7 +275,8 @@ def check_reference(app: Sphinx, env: Any) -> None:
                 )
 
 
-def _import_object(path: str) -> Any:
+def import_object(path: str) -> Any:
+    """Import a dotted name (module, then attributes); ``None`` when it does not exist."""
     parts = path.split(".")
     for cut in range(len(parts), 0, -1):
         try:
@@ -307,7 +308,7 @@ def resolve_alias(app: Sphinx, env: Any, node: Any, contnode: Any) -> Any:
     for candidate in candidates:
         if not candidate.startswith(PACKAGE):
             continue
-        obj = _import_object(candidate)
+        obj = import_object(candidate)
         if obj is None:
             continue
         name = _canonical(obj, candidate.rsplit(".", 1)[-1], public_modules())

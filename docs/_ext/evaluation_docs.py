@@ -12,11 +12,11 @@
 from __future__ import annotations
 
 import ast
-import importlib
 import inspect
 import pathlib
 from typing import Any, ClassVar
 
+from apiref import import_object
 from docutils import nodes
 from docutils.parsers.rst import directives
 from docutils.statemachine import StringList
@@ -27,20 +27,6 @@ from sphinx.util.docutils import SphinxDirective
 
 LOGGER = logging.getLogger(__name__)
 CODEBOOKS = pathlib.Path("reference") / "codebooks"
-
-
-def _import(path: str) -> Any:
-    parts = path.split(".")
-    for cut in range(len(parts), 0, -1):
-        try:
-            obj: Any = importlib.import_module(".".join(parts[:cut]))
-        except ImportError:
-            continue
-        for attr in parts[cut:]:
-            obj = getattr(obj, attr)
-        return obj
-    msg = f"cannot import {path}"
-    raise ImportError(msg)
 
 
 def _test_functions(path: pathlib.Path) -> tuple[str, set[str]]:
@@ -68,10 +54,9 @@ class MethodNotes(SphinxDirective):
             The parsed content.
         """
         name = self.arguments[0]
-        try:
-            obj = _import(name)
-        except (ImportError, AttributeError) as err:
-            LOGGER.warning("method-notes: %s", err, location=self.get_location())
+        obj = import_object(name)
+        if obj is None:
+            LOGGER.warning("method-notes: cannot import %s", name, location=self.get_location())
             return []
         doc = NumpyDocString(inspect.getdoc(obj) or "")
         short = name.rsplit(".", 1)[-1]
