@@ -74,6 +74,7 @@ for option in [1, 2, 3, 4, 5, 6, 0, "dont_know"]:
     )
 # Items of the activity and job modules that these six did not need (the skip logic skipped them).
 data["act_temp_absent"] = data["act_work_pay"].map({0: 0, 1: NA})
+data["act_absent_reason"] = NA
 data["act_absent_return3m"] = NA
 data["job_tasks_text"] = NA
 data["job_dispatch"] = data["job_status"].map(lambda s: NA if pd.isna(s) else 0)
