@@ -30,6 +30,7 @@ __all__ = [
     "is_valid_resident_id",
     "mangled_reason",
     "mojibake_repair",
+    "mojibake_runs",
     "normalise_header",
     "record_lines",
     "resident_id_check_digit",
