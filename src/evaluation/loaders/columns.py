@@ -28,8 +28,12 @@ __all__ = [
     "check_label_values",
     "detect_platform",
     "instrument_tables",
+    "label_headers",
     "map_headers",
+    "missing_column_issues",
     "normalised_headers",
+    "refuse_label_export",
+    "wide_patterns",
 ]
 
 #: Question types that never hold data (not expected in an export).

@@ -24,6 +24,7 @@ import pyarrow.csv as pacsv
 from evaluation.loaders.errors import DecodingError, HeaderError, RowCountError
 from evaluation.loaders.model import SourceIssue, issue
 from evaluation.loaders.text import (
+    RecordLines,
     RecordScan,
     all_common,
     common_hanzi_share,
@@ -253,13 +254,12 @@ def parse_csv(
         utf8 = text.encode("utf-8")
     header = _header_record(text, delimiter, where)
     width = len(header)
-    found = record_lines(utf8)
-    lines = found.lines
+    found: RecordLines | RecordScan = record_lines(utf8, delimiter)
     if not found.balanced:
         # an unterminated quote (raised here) or literal quotes: follow the parser exactly
-        scan = scan_records(utf8, text, delimiter, where)
-        _refuse_ragged(scan, width, where)
-        lines = scan.lines
+        found = scan_records(utf8, text, delimiter, where)
+        _refuse_ragged(found, width, where)
+    lines = found.lines
     rows = lines.size - 1
     if rows <= 0 and not allow_empty:
         msg = f"{where}: the file has a header but no data rows"
@@ -282,6 +282,12 @@ def parse_csv(
             "refusing rather than guessing"
         )
         raise RowCountError(msg) from None
+    if len(frame) != rows and isinstance(found, RecordLines):
+        # literal quotes in unquoted fields can pair up across lines and fool the quick scan
+        found = scan_records(utf8, text, delimiter, where)
+        _refuse_ragged(found, width, where)
+        lines = found.lines
+        rows = lines.size - 1
     if len(frame) != rows:
         msg = (
             f"{where}: the parser read {len(frame)} data rows but the file has {rows} records "

@@ -724,18 +724,18 @@ def reshape_wide(
     main = frame.drop(columns=wide_columns)
     keep: dict[str, dict[tuple[int, ...], np.ndarray]] = {}
     order = [name for name in specs if name != MAIN_TABLE]
-    for name in reversed(order):
+    for name in reversed(order):  # children before their parents
         spec = specs[name]
+        masks = keep.setdefault(name, {})
         for index, columns in cells.get(name, {}).items():
-            filled = (frame[list(columns.values())].astype("str") != "").any(axis=1).to_numpy()
-            mask = keep.setdefault(name, {}).get(index)
-            keep[name][index] = filled if mask is None else (mask | filled)
-            if spec.parent and spec.parent != MAIN_TABLE:
-                parent_masks = keep.setdefault(spec.parent, {})
-                parent_index = index[:-1]
-                previous = parent_masks.get(parent_index)
-                own = keep[name][index]
-                parent_masks[parent_index] = own if previous is None else (previous | own)
+            values = frame[list(columns.values())].astype("str").fillna("")
+            filled = (values != "").any(axis=1).to_numpy()
+            masks[index] = masks[index] | filled if index in masks else filled
+        if spec.parent and spec.parent != MAIN_TABLE:
+            parent_masks = keep.setdefault(spec.parent, {})
+            for index, mask in masks.items():
+                above = index[:-1]
+                parent_masks[above] = parent_masks[above] | mask if above in parent_masks else mask
     main_keys = meta["key"].astype(str).to_numpy().astype(str)
     key_cache: dict[tuple[str, tuple[int, ...]], np.ndarray] = {}
 

@@ -513,27 +513,30 @@ def _source(entry: Any, where: str, raw_dir: pathlib.Path, kind: str) -> Source:
     repeats = _table(where, entry, "repeats")
     for repeat, file in repeats:
         _relative(f"{where} repeats.{repeat}", raw_dir, file)
+    fields = {
+        "name": name,
+        "path": _relative(where, raw_dir, name),
+        "instrument": str(_string(where, entry, "instrument", required=True)),
+        "round": str(_string(where, entry, "round", required=True)),
+        "format": fmt,
+        "encoding": _string(where, entry, "encoding", required=False),
+        "delimiter": _delimiter(where, entry, _DEFAULT_DELIMITER.get(fmt)),
+        "sheet": _string(where, entry, "sheet", required=False),
+        "sheets": _table(where, entry, "sheets"),
+        "repeats": repeats,
+        "date_formats": _table(where, entry, "date_formats"),
+        "timezone": _string(where, entry, "timezone", required=False),
+        "metadata": _table(where, entry, "metadata"),
+        "expected_rows": _count(where, entry),
+        "kind": kind,
+        "root": raw_dir,
+    }
     try:
-        return Source(
-            name=name,
-            path=_relative(where, raw_dir, name),
-            instrument=str(_string(where, entry, "instrument", required=True)),
-            round=str(_string(where, entry, "round", required=True)),
-            format=fmt,
-            encoding=_string(where, entry, "encoding", required=False),
-            delimiter=_delimiter(where, entry, _DEFAULT_DELIMITER.get(fmt)),
-            sheet=_string(where, entry, "sheet", required=False),
-            sheets=_table(where, entry, "sheets"),
-            repeats=repeats,
-            date_formats=_table(where, entry, "date_formats"),
-            timezone=_string(where, entry, "timezone", required=False),
-            metadata=_table(where, entry, "metadata"),
-            expected_rows=_count(where, entry),
-            kind=kind,
-            root=raw_dir,
-        )
+        return Source(**fields)  # type: ignore[arg-type]
     except SourcesConfigError as err:
-        raise SourcesConfigError(f"{where}: {str(err).split(': ', 1)[1]}") from None
+        # the declaration's own checks name the source; name the entry of sources.toml instead
+        problem = str(err).removeprefix(f"source {name!r}: ")
+        raise SourcesConfigError(f"{where}: {problem}") from None
 
 
 def _frame(entry: Any, where: str, raw_dir: pathlib.Path) -> FrameSource:

@@ -30,6 +30,7 @@ __all__ = [
     "is_valid_resident_id",
     "mangled_reason",
     "mojibake_repair",
+    "mojibake_runs",
     "normalise_header",
     "record_lines",
     "resident_id_check_digit",
@@ -356,7 +357,8 @@ class RecordLines:
     ends_with_newline : bool
         Whether the last record is terminated by a line break.
     balanced : bool
-        Whether the file holds an even number of quote characters.
+        Whether the quoting is regular: quotes balance, and every quoted field opens at the
+        start of a field and closes at its end (RFC 4180).
     starts : numpy.ndarray
         Byte offset of each non-blank record.
     lengths : numpy.ndarray
@@ -403,30 +405,52 @@ def _outside_quotes(arr: np.ndarray, positions: np.ndarray) -> np.ndarray:
     return positions[(np.searchsorted(quotes, positions) & 1) == 0]
 
 
-def record_lines(data: bytes) -> RecordLines:
+def _regular_quotes(arr: np.ndarray, delimiter: int) -> bool:
+    # RFC 4180 quoting: an even number of quotes, every opening quote at the start of a field
+    # (after a delimiter, a line break or the start of the file, or right after a closing quote
+    # for a doubled quote) and every closing quote at the end of one. Then the parity rule of
+    # _outside_quotes is exact.
+    quotes = np.flatnonzero(arr == 0x22)
+    if quotes.size % 2:
+        return False
+    if not quotes.size:
+        return True
+    ends = np.array([delimiter, 0x0A, 0x0D, 0x22], dtype=np.uint8)
+    opening, closing = quotes[0::2], quotes[1::2]
+    before = arr[np.maximum(opening - 1, 0)]
+    after = arr[np.minimum(closing + 1, arr.size - 1)]
+    opened_well = (opening == 0) | np.isin(before, ends)
+    closed_well = (closing == arr.size - 1) | np.isin(after, ends)
+    return bool(opened_well.all() and closed_well.all())
+
+
+def record_lines(data: bytes, delimiter: str) -> RecordLines:
     """Find where every record of a delimited file starts, without counting its fields.
 
     Parameters
     ----------
     data : bytes
         The file encoded as UTF-8.
+    delimiter : str
+        The field delimiter (one ASCII character).
 
     Returns
     -------
     RecordLines
         The starting line of every non-blank record (the header first), the blank lines, whether
-        the file ends with a line break, and whether its quotes balance.
+        the file ends with a line break, and whether its quoting is regular (RFC 4180).
 
     Notes
     -----
-    Vectorised over the bytes: only quote characters and line feeds are looked at. When the
-    quotes do not balance (an unterminated quote, or a literal quote inside an unquoted field),
-    the caller must use :func:`scan_records`, which follows the parser's rules exactly.
+    Vectorised over the bytes: only quote characters, line feeds and the bytes next to quotes
+    are looked at. When the quoting is not regular (an unterminated quote, or a literal quote
+    inside an unquoted field), the caller must use :func:`scan_records`, which follows the
+    parser's rules exactly.
     """
     arr = np.frombuffer(data, dtype=np.uint8)
     newlines = np.flatnonzero(arr == 0x0A)
     record_nl = _outside_quotes(arr, newlines)
-    balanced = np.count_nonzero(arr == 0x22) % 2 == 0
+    balanced = _regular_quotes(arr, ord(delimiter))
     ends_nl = bool(arr.size) and arr[-1] == 0x0A
     starts = np.concatenate(([0], record_nl + 1))
     ends = np.concatenate((record_nl, [arr.size]))
@@ -524,7 +548,7 @@ def scan_records(data: bytes, text: str, delimiter: str, where: str) -> RecordSc
     :mod:`csv` module, whose rules match the parsers', so the verdict is theirs. Lines are
     counted by line feeds.
     """
-    found = record_lines(data)
+    found = record_lines(data, delimiter)
     if found.balanced:
         counts = _field_counts(data, ord(delimiter), found)
         if counts.size == 0 or (counts == counts[0]).all():

@@ -176,6 +176,13 @@ def test_stray_quote_inside_an_unquoted_field_is_data(declare, small):
     data = _csv('TJ001001,5" screen,13800000000,1,1998', "TJ001002,b,13900000000,2,2001").encode()
     raw = read_round(declare("stray.csv", data, "csv", encoding="utf-8", delimiter=","), small)
     assert raw.data["id_name"].tolist() == ['5" screen', "b"]
+    # two literal quotes on different lines pair up in a quick parity count; still read right
+    data = _csv('TJ001001,5" screen,13800000000,1,1998', 'TJ001002,7" tab,13900000000,2,2001')
+    raw = read_round(
+        declare("pair.csv", data.encode(), "csv", encoding="utf-8", delimiter=","), small
+    )
+    assert raw.data["id_name"].tolist() == ['5" screen', '7" tab']
+    assert raw.meta["source_row"].tolist() == [2, 3]
 
 
 def test_ragged_rows_are_listed_never_skipped(declare, small):

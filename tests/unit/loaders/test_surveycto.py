@@ -131,3 +131,25 @@ def test_long_files_linked_by_parent_key(declare):
     assert [m[:2] for m in raw.info.members] == [("hh", "long-hh.csv"), ("job", "long-job.csv")]
     assert raw.meta["start"].isna().all()
     assert raw.source_path[MAIN_TABLE]["resp_id"] == "resp_id"
+
+
+def test_wide_parent_instance_kept_for_its_nested_answers(declare):
+    # hh[2] has no answer of its own but a job inside it: it must exist so the job links.
+    text = WIDE.replace("welder,cook,,uuid:a", "welder,cook,driver,uuid:a").replace(
+        "A,40,B,12,", "A,40,,,"
+    )
+    source = declare(
+        "w.csv",
+        text.encode(),
+        "surveycto-wide",
+        encoding="utf-8",
+        date_formats=DATES,
+        timezone="Asia/Shanghai",
+    )
+    raw = read_round(source, FORM)
+    hh = raw.repeats["hh"]
+    assert hh["key"].tolist() == ["uuid:a/hh[1]", "uuid:a/hh[2]", "uuid:b/hh[1]"]
+    assert hh["hh_name"].tolist() == ["A", "", "C"]
+    job = raw.repeats["job"]
+    assert job["parent_key"].tolist() == ["uuid:a/hh[1]", "uuid:a/hh[1]", "uuid:a/hh[2]"]
+    assert set(job["parent_key"]) <= set(hh["key"])
