@@ -1,6 +1,6 @@
 """Demo-world generation: time and peak memory at the default size and at 10x.
 
-Times, for 60 enterprises x 83 apprentices (about 5,000) and 600 x 83 (about 50,000):
+Times, for 60 enterprises x 95 apprentices (about 5,000) and 600 x 95 (about 50,000):
 
 - ``simulate_population``: the world and its potential outcomes;
 - answering the apprentice forms of both rounds (contract variables + the generic engine);

@@ -235,6 +235,19 @@ def _pool(values: np.ndarray) -> np.ndarray:
     return pool[codes]
 
 
+def _frame(columns: Mapping[str, np.ndarray], size: int) -> pd.DataFrame:
+    """Return the columns as one object frame (text kept as Python ``str``, no inference)."""
+    return pd.DataFrame(dict(columns), index=pd.RangeIndex(size), dtype=object, copy=False)
+
+
+def _table_frame(numbers: Mapping[str, np.ndarray], text: Mapping[str, np.ndarray], size: int):
+    """Return a table's data: integer engine columns first, then the text answers."""
+    frame = _frame(text, size)
+    for k, (name, values) in enumerate(numbers.items()):
+        frame.insert(k, name, np.asarray(values, dtype=np.int64))
+    return frame
+
+
 def _suffixed(stamps: np.ndarray, suffix: str) -> np.ndarray:
     """Append a suffix to every string (vectorised)."""
     return np.char.add(np.asarray(stamps, dtype=str), suffix).astype(object)
@@ -473,7 +486,7 @@ def _prepared(
     data = {c: columns[c] for c in sorted(names) if c in columns}
     data.update(pulled)
     size = len(next(iter(columns.values()))) if columns else 0
-    return prepared, pd.DataFrame(data, index=pd.RangeIndex(size), copy=False)
+    return prepared, _frame(data, size)
 
 
 def _kwargs(frame: pd.DataFrame, ctx: _Context) -> dict:
@@ -1001,9 +1014,9 @@ def _repeat(
     index = len(ctx.tables)
     ctx.tables.append(Table(q.name, parent, pd.DataFrame()))
     _fill(q.children, child, np.ones(len(parent_rows), dtype=bool), q.name, ctx)
-    columns = {"_parent": parent_rows, "_position": child["_position"]}
-    columns.update({leaf.name: child[leaf.name] for leaf in leaves})
-    ctx.tables[index] = Table(q.name, parent, pd.DataFrame(columns))
+    numbers = {"_parent": parent_rows, "_position": child["_position"]}
+    text = {leaf.name: child[leaf.name] for leaf in leaves}
+    ctx.tables[index] = Table(q.name, parent, _table_frame(numbers, text, len(parent_rows)))
     # The parent sees a child question as the list of its answers (count(), sum()...), for
     # the child questions that some expression reads.
     for leaf in leaves:
@@ -1122,7 +1135,7 @@ def answer_instrument(
         if name not in repeat_names:
             ctx.note(name, "absent", len(table))
     _fill(instrument.questions, store, np.ones(n, dtype=bool), "main", ctx)
-    main = pd.DataFrame({q.name: store[q.name] for q in main_leaves}, index=pd.RangeIndex(n))
+    main = _frame({q.name: store[q.name] for q in main_leaves}, n)
     ctx.tables[0] = Table("main", None, main)
     notes = tuple(
         EngineNote(question, kind, count) for (question, kind), count in sorted(ctx.notes.items())
