@@ -253,7 +253,7 @@ def job_titles(occupation: np.ndarray, draw: np.ndarray) -> np.ndarray:
 
 
 def manual_coding(date: str) -> pd.DataFrame:
-    """The reviewed manual occupation-coding file of the demo.
+    """Return the reviewed manual occupation-coding file of the demo.
 
     Parameters
     ----------
@@ -290,7 +290,7 @@ def manual_coding(date: str) -> pd.DataFrame:
 
 
 def preload_roster(population: Population) -> pd.DataFrame:
-    """The baseline roster the endline form reads with ``pulldata('roster', ...)``.
+    """Return the baseline roster the endline form reads with ``pulldata('roster', ...)``.
 
     Parameters
     ----------
@@ -551,7 +551,7 @@ def _education(r: _Round) -> dict[str, np.ndarray]:
 
 
 def _activity(r: _Round) -> dict[str, np.ndarray]:
-    """Current activity (M4): the 19th ICLS employment questions for the round's state.
+    """Answer current activity (M4): the 19th ICLS employment questions of the round.
 
     Employed people at work answer ``act_work_pay`` = 1. The 4% temporarily absent are on leave
     (annual, sick, maternity: employed whatever the duration, return question not asked) or,
@@ -663,6 +663,7 @@ def _job(r: _Round, absent: np.ndarray) -> dict[str, np.ndarray]:
     )
     sat_latent = app["sat_latent"].to_numpy() + 0.5 * formal + 0.3 * (wage > np.median(wage))
     status = np.where(r.appr_status == 1, 2, 1)
+    days = np.where(hours <= 40, 5, np.where(hours <= 48, 5 + (hours > 44), 6))
     last_week = np.clip(hours + np.where(rng.random(n) < 0.8, 0, rng.integers(-8, 9, n)), 1, 112)
     answers = {
         "job_title_text": np.where(asked, job_titles(occ, app["title_draw"].to_numpy()), ""),
@@ -680,9 +681,7 @@ def _job(r: _Round, absent: np.ndarray) -> dict[str, np.ndarray]:
         "job_dispatch": _ask(np.where(rng.random(n) < 0.06, 1, 0), asked),
         "job_start_year": _ask(month_index // 12 + 1970, asked),
         "job_start_month": _ask(month_index % 12 + 1, asked),
-        "job_days_week": _ask(
-            np.where(hours <= 40, 5, np.where(hours <= 48, 5 + (hours > 44), 6)), asked
-        ),  # fmt: skip
+        "job_days_week": _ask(days, asked),
         "job_hours_usual": _ask(hours, asked),
         "job_hours_last_week": _ask(np.where(absent, 0, last_week), asked),
         "job_wage": _ask(reported, asked),
@@ -769,7 +768,7 @@ _QUALITY_ITEMS = (
 
 
 def _apprenticeship(r: _Round) -> dict[str, np.ndarray]:
-    """The apprenticeship (M9): status, dates, quality criteria and satisfaction."""
+    """Answer the apprenticeship module (M9): status, dates, quality and satisfaction."""
     app, rng, n = r.app, r.rng, r.n
     status = r.appr_status
     asked = r.go & np.isin(status, (1, 2, 3))
@@ -850,9 +849,9 @@ def _tracer(r: _Round) -> dict[str, np.ndarray]:
 
 
 def _calendar(r: _Round, population: Population) -> tuple[dict[str, np.ndarray], pd.DataFrame]:
-    """The activity calendar (cal_months repeat) and the change items of the employed."""
+    """Answer the activity calendar (cal_months repeat) and the change items of the employed."""
     app, rng, n = r.app, r.rng, r.n
-    first, count = calendar_months(_month_index(app["start_baseline"].to_numpy()), r.start)
+    _, count = calendar_months(_month_index(app["start_baseline"].to_numpy()), r.start)
     count = np.where(r.go, count, 0)
     rows = np.repeat(np.arange(n), count)
     position = np.arange(len(rows)) - np.repeat(np.cumsum(count) - count, count) + 1
@@ -872,11 +871,8 @@ def _calendar(r: _Round, population: Population) -> tuple[dict[str, np.ndarray],
     wage_b = app["wage_b"].to_numpy()
     wage_e = app["wage_e"].to_numpy()
     was_employed = app["employed_b"].to_numpy() == 1
-    pay = np.where(
-        ~was_employed,
-        -97,
-        np.where(wage_e > 1.05 * wage_b, 1, np.where(wage_e < 0.95 * wage_b, 3, 2)),
-    )
+    change = np.where(wage_e > 1.05 * wage_b, 1, np.where(wage_e < 0.95 * wage_b, 3, 2))
+    pay = np.where(~was_employed, -97, change)
     main = {
         "chg_pay": _ask(pay, r.work),
         "chg_promoted": _ask(app["promoted_e"].to_numpy(), r.work),
@@ -965,9 +961,8 @@ def apprentice_answers(
     out = _metadata(r, population, round_name)
     if endline and (names is None or "trk_status" in names):
         out.update(_tracking(r, status))
-    out.update(
-        _consent(r, status if endline and (names is None or "trk_status" in names) else None)
-    )
+    tracked = endline and (names is None or "trk_status" in names)
+    out.update(_consent(r, status if tracked else None))
     out.update(_identification(r))
     out.update(_demographics(r))
     out.update(_education(r))
@@ -1171,7 +1166,7 @@ def _ilo_tools(treated: np.ndarray, draw: np.ndarray, rng: np.random.Generator) 
 
 
 def capacity_modules(instrument: Instrument | None) -> tuple[str, ...]:
-    """The training module of each ``cb_qNN`` knowledge item of a capacity-building form.
+    """Return the training module of each ``cb_qNN`` item of a capacity-building form.
 
     Parameters
     ----------

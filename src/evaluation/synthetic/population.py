@@ -643,7 +643,6 @@ def _covariates(config: WorldConfig, ent: pd.DataFrame, cities: pd.DataFrame) ->
     n = len(e_index)
     within = np.arange(n) - np.repeat(np.cumsum(sizes) - sizes, sizes) + 1
     e = ent.iloc[e_index].reset_index(drop=True)
-    sectors = tables.SECTORS
     sector = e["sector_index"].to_numpy()
     female = (rng.random(n) < _sector_values("female")[sector]).astype(int)
     rural = (rng.random(n) < _sector_values("rural")[sector]).astype(int)
