@@ -113,7 +113,8 @@ def _demo(args: argparse.Namespace) -> int:
     )
     print(
         f"  exports: raw/exports/{args.format}/; truth: truth.json; problems: manifest.csv "
-        f"({len(demo.manifest)} injected{', clean mode' if args.clean else ''})"
+        f"({len(demo.manifest)} injected{', clean mode' if args.clean else ''}); manual "
+        "occupation coding: decisions/occupation_coding.csv"
     )
     for note in demo.notes:
         print(f"NOTE     {note}")

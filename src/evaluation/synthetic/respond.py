@@ -1170,7 +1170,7 @@ def _context_columns(
     columns = {c: current.data[c].to_numpy(dtype=object) for c in current.data.columns}
     if table != "main":
         columns["_position"] = current.data["_position"].to_numpy()
-    parent_rows = current.data["_parent"].to_numpy() if table != "main" else None
+    parent_rows = current.data["_parent"].to_numpy(dtype=np.int64) if table != "main" else None
     name = current.parent
     while name is not None:
         parent = by_name[name].data
@@ -1178,7 +1178,9 @@ def _context_columns(
             if not column.startswith("_") and column not in columns:
                 columns[column] = parent[column].to_numpy(dtype=object)[parent_rows]
         parent_rows = (
-            parent["_parent"].to_numpy()[parent_rows] if "_parent" in parent.columns else None
+            parent["_parent"].to_numpy(dtype=np.int64)[parent_rows]
+            if "_parent" in parent.columns
+            else None
         )
         name = by_name[name].parent
     # Children's answers as lists, for count() and sum() in the parent's expressions.
@@ -1186,8 +1188,8 @@ def _context_columns(
     for child in responses.tables:
         if child.parent != table:
             continue
-        order = np.argsort(child.data["_parent"].to_numpy(), kind="stable")
-        parents = child.data["_parent"].to_numpy()[order]
+        order = np.argsort(child.data["_parent"].to_numpy(dtype=np.int64), kind="stable")
+        parents = child.data["_parent"].to_numpy(dtype=np.int64)[order]
         for column in child.data.columns:
             if column.startswith("_") or column not in referenced:
                 continue
