@@ -296,7 +296,10 @@ def frame_files(
     files["raw/frame/sample_frame.csv"] = _csv(sample)
     if baseline is not None and "resp_id" in baseline.responses.main.columns:
         main = baseline.responses.main
-        done = main[main["resp_id"].to_numpy(dtype=object) != ""]
+        interviewed = main["resp_id"].to_numpy(dtype=object) != ""
+        if "meta_consent" in main.columns:
+            interviewed &= main["meta_consent"].to_numpy(dtype=object) == "1"
+        done = main[interviewed]
         rng = stream(population.config.seed, "schedule").spawn(3)[2]
         chosen = []
         enumerator = done["meta_enum_id"] if "meta_enum_id" in done.columns else done["username"]

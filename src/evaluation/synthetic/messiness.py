@@ -104,12 +104,14 @@ def _key_column(main: pd.DataFrame) -> str | None:
 
 
 def _rows(main: pd.DataFrame, key: str | None) -> np.ndarray:
-    """Rows with a completed interview: a key answered and consent given (where asked)."""
+    """Rows with a completed interview: a key answered and consent given (a guardian's too)."""
     done = np.ones(len(main), dtype=bool)
     if key is not None:
         done &= main[key].to_numpy(dtype=object) != ""
     if "meta_consent" in main.columns:
         done &= main["meta_consent"].to_numpy(dtype=object) == "1"
+    if "meta_minor_guardian" in main.columns:
+        done &= main["meta_minor_guardian"].to_numpy(dtype=object) != "0"
     return np.flatnonzero(done)
 
 

@@ -1229,7 +1229,7 @@ def check_responses(
     -----
     Uses only the expression evaluator on the finished tables (each expression once per
     table); nothing of the answering engine but the look-up of ``pulldata()`` in the
-    attachments.
+    attachments. Questions of a repeat whose table is not given are not checked.
     """
     instrument = responses.instrument
     ctx = _Context(
@@ -1264,6 +1264,8 @@ def check_responses(
 
     relevance_cache: dict[tuple[str, tuple], np.ndarray] = {}
     for q, table, relevants in leaves:
+        if table not in stores:  # a table not given (e.g. a main table read back alone)
+            continue
         store = stores[table]
         size = len(responses.table(table).data)
         key = (table, relevants)
