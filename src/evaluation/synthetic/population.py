@@ -104,8 +104,16 @@ who live in another city or province are interviewed by phone (2) more often.
 **Baseline non-response**: 2.5% refuse consent; minors (under 18 at the interview) need a
 guardian's consent, refused for 8% of them. Only consenting baseline respondents form the panel.
 
-**Enterprise survey** (both rounds) and **capacity-building test** (pre, post, follow-up) are
-simulated by :func:`simulate_enterprise_rounds` and :func:`simulate_capacity`; see their notes.
+**Fieldwork** (``WorldConfig``): baseline from 3 March 2025 and endline from 2 March 2026, one
+visit day per enterprise and round within six weeks (working days), three enumerators per city
+working through the enterprise's apprentices from 8:30, about 38 minutes per interview (1-4
+minutes for a refusal or a tracking-only record); capacity-building events every two weeks from
+May 2025, post-test two days and follow-up 120 days after the pre-test. Every date falls before
+the 31 December 2026 deletion date the consent texts promise.
+
+**Enterprise survey** (both rounds) and **capacity-building test** (pre, post, follow-up, with a
+learning gain that differs by training module) are simulated by
+:func:`simulate_enterprise_rounds` and :func:`simulate_capacity`; see their notes.
 """
 
 from __future__ import annotations
