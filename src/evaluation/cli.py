@@ -113,7 +113,8 @@ def _demo(args: argparse.Namespace) -> int:
     )
     print(
         f"  exports: raw/exports/{args.format}/; truth: truth.json; problems: manifest.csv "
-        f"({len(demo.manifest)} injected{', clean mode' if args.clean else ''})"
+        f"({len(demo.manifest)} injected{', clean mode' if args.clean else ''}); manual "
+        "occupation coding: decisions/occupation_coding.csv"
     )
     for note in demo.notes:
         print(f"NOTE     {note}")
@@ -235,7 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     demo.add_argument("--n-enterprises", type=int, default=60, help="sampled enterprises")
     demo.add_argument(
-        "--apprentices-per-enterprise", type=int, default=83, help="mean apprentices per enterprise"
+        "--apprentices-per-enterprise", type=int, default=95, help="mean apprentices per enterprise"
     )
     demo.add_argument(
         "--format", choices=sorted(FORMATS), default="kobo-xlsx", help="export format"
