@@ -30,6 +30,7 @@ __all__ = [
     "instrument_tables",
     "map_headers",
     "normalised_headers",
+    "wide_patterns",
 ]
 
 #: Question types that never hold data (not expected in an export).

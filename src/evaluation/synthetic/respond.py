@@ -4,7 +4,7 @@
 form order, the way a data-collection app would: a question is asked only where its skip logic
 (and every enclosing group's) holds; an answer is drawn from the question's type, choice list
 (with its ``choice_filter``), range, regular-expression constraint and special codes, then redrawn
-until the question's full constraint holds (:func:`~evaluation.instruments.model.full_constraint`
+until the question's full constraint holds (``evaluation.instruments.model.full_constraint``
 through the expression evaluator); calculations are evaluated; repeats get their
 ``repeat_count`` instances. Values the data-generating process decides (``fixed``) are used where
 the form asks the question, and checked like any answer; every disagreement is counted in a note.
