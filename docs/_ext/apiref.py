@@ -34,10 +34,15 @@ OUT = pathlib.Path("reference") / "api"
 STAGES = {
     "evaluation": "The package and its command line",
     "evaluation.instruments": "Instruments: YAML to XLSForm, lint, codebooks",
+    "evaluation.loaders": "Loaders: raw exports and sources.toml",
+    "evaluation.cleaning": "Cleaning: typing, decisions, de-identification, panel, exports",
+    "evaluation.checks": "High-frequency data-quality checks",
+    "evaluation.synthetic": "The demo world: simulated population and platform exports",
     "evaluation.plan": "The analysis plan",
     "evaluation.indicators": "Indicators and the results framework",
     "evaluation.estimation": "Estimation",
     "evaluation.reporting": "Reporting: tables, figures, disclosure gate, HTML report",
+    "evaluation.pipeline": "The pipeline: the stages run for a plan",
 }
 
 
@@ -115,7 +120,7 @@ def _canonical(obj: Any, name: str, modules: tuple[str, ...]) -> str:
         return f"{home}.{obj.__qualname__}"
     for candidate in modules:  # data re-exported: find the module whose source assigns it
         mod = importlib.import_module(candidate)
-        if name in vars(mod) and _defined_here(mod, name, vars(mod)[name]):
+        if vars(mod).get(name) is obj and _defined_here(mod, name, obj):
             return f"{candidate}.{name}"
     return name
 
@@ -217,8 +222,6 @@ def render_index(pages: list[ModulePage]) -> str:
         members = [p for p in pages if p.name == stage or p.name.startswith(stage + ".")]
         if stage == PACKAGE:
             members = [p for p in pages if p.name in {PACKAGE, "evaluation.cli"}]
-        if stage == "evaluation.plan":
-            members = [p for p in pages if p.name == "evaluation.plan"]
         lines += [heading, "-" * len(heading), ""]
         lines += _module_list([p.name for p in members])
         lines.append("")

@@ -70,3 +70,11 @@ def test_documented_functions_and_classes_have_docstrings(apiref):
             obj = getattr(module, attr)
             if inspect.isclass(obj) or inspect.isfunction(obj):
                 assert inspect.getdoc(obj), f"{name}.{attr} has no docstring"
+
+
+def test_every_stage_is_in_the_api_index(apiref):
+    modules = apiref.public_modules()
+    pages = [apiref.module_page(name, modules) for name in modules]
+    toctree = set(apiref.render_index(pages).split(".. toctree::")[1].split())
+    stages = {name for name in modules if name.count(".") <= 1}
+    assert stages - toctree == set(), "top-level modules missing from STAGES in docs/_ext/apiref.py"

@@ -145,7 +145,7 @@ class PreparedTable:
         special code of the instrument.
     relevant : Mapping
         Variable to a boolean array (asked on that row), or ``None`` when its skip logic could
-        not be evaluated (the reason is in :attr:`PreparedRound.notes`).
+        not be evaluated (the reason is in ``PreparedRound.notes``).
     required : Mapping
         Variable to a boolean array (an answer was required on that row, when asked).
     parent : numpy.ndarray
@@ -354,7 +354,7 @@ class PreparedRound:
         table : PreparedTable
             The main table or a repeat.
         values : numpy.ndarray
-            One value per submission (such as :attr:`key`).
+            One value per submission (such as ``key``).
 
         Returns
         -------

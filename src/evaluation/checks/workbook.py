@@ -41,6 +41,7 @@ __all__ = [
     "read_config",
     "read_raw",
     "sample_source",
+    "summary_html",
     "workbook_bytes",
     "write_outputs",
 ]

@@ -64,7 +64,8 @@ class UnresolvedDuplicatesError(CleaningError):
         What is unresolved and how to resolve it.
     report : pandas.DataFrame
         One row per submission of every unresolved group, with empty decision columns to fill
-        in (see :func:`evaluation.cleaning.duplicates.duplicates_report`).
+        in (columns :data:`~evaluation.cleaning.duplicates.REPORT_COLUMNS`; written by
+        :func:`~evaluation.cleaning.outputs.write_duplicates_report`).
     """
 
     def __init__(self, message: str, report: Any) -> None:

@@ -154,7 +154,7 @@ class CleanRound:
 
     Notes
     -----
-    Unit of observation: respondent (repeat instance in repeat tables). Key: :attr:`key`
+    Unit of observation: respondent (repeat instance in repeat tables). Key: ``key``
     (unique, non-missing) plus ``round``. Conservation holds for every source and table:
     ``rows_in == kept + excluded``, checked when the value is built.
     """

@@ -233,7 +233,7 @@ def write_private(
     Parameters
     ----------
     rounds : iterable of CleanRound
-        Clean rounds (their :attr:`~evaluation.cleaning.model.CleanRound.private` records).
+        Clean rounds (their ``private`` records).
     directory : path-like
         The private folder (created 0700 when missing).
     cipher : cryptography.fernet.Fernet, optional

@@ -46,11 +46,11 @@ class Stacked:
         Main table: every column of every file as ``string`` (blank ``""`` or ``<NA>``), on a
         ``RangeIndex`` in file order.
     meta : pandas.DataFrame
-        Per row of :attr:`data`: ``source``, ``source_row``, ``instance_id``, ``submitted_at``,
+        Per row of ``data``: ``source``, ``source_row``, ``instance_id``, ``submitted_at``,
         ``start``, ``end``, ``form_version``, ``device_id``, ``review_state``.
     repeats : Mapping
         Repeat name to its rows: ``source``, ``source_row``, ``parent`` (position of the parent
-        row in :attr:`data` or in the enclosing repeat's table), ``repeat_key`` and the repeat's
+        row in ``data`` or in the enclosing repeat's table), ``repeat_key`` and the repeat's
         columns as text.
     unknown : Mapping
         Table to the columns the instrument does not know (as the loaders reported them).

@@ -272,7 +272,8 @@ def parse_dates(values: pd.Series, fmt: str = "iso8601") -> tuple[pd.Series, pd.
     fmt : str, optional
         ``"iso8601"`` (``2024-03-05``; a spreadsheet's ``2024-03-05T00:00:00`` too),
         ``"excel-serial"`` (days since 1899-12-30, the 1900 date system) or a
-        :func:`~datetime.datetime.strptime` format such as ``"%Y/%m/%d"`` or ``"%Y年%m月%d日"``.
+        `strptime <https://docs.python.org/3/library/datetime.html#format-codes>`__ format
+        such as ``"%Y/%m/%d"`` or ``"%Y年%m月%d日"``.
 
     Returns
     -------

@@ -29,6 +29,7 @@ __all__ = [
     "INFERENCE_METHODS",
     "FewClustersWarning",
     "InferenceOptions",
+    "apply_inference",
 ]
 
 INFERENCE_METHODS = ("analytic", "wild", "randomization", "auto")

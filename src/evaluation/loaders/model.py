@@ -29,9 +29,9 @@ __all__ = [
     "issue",
 ]
 
-#: Name of the main table in :attr:`RawRound.source_path` and :meth:`RawRound.table`.
+#: Name of the main table in ``RawRound.source_path`` and :meth:`RawRound.table`.
 MAIN_TABLE = "main"
-#: Columns of :attr:`RawRound.meta`, in order.
+#: Columns of ``RawRound.meta``, in order.
 META_COLUMNS = (
     "source_row",
     "key",
@@ -271,13 +271,13 @@ class RawRound:
         cell is ``""`` (none of those formats can tell an empty cell from an empty string), and a
         missing value (NA) means the source holds no cell at all. For SPSS and Stata the values
         keep their stored types: numbers stay numbers, user-defined missing codes stay values
-        (described in :attr:`labels`), system-missing is NaN. Columns are named by the bare
+        (described in ``labels``), system-missing is NaN. Columns are named by the bare
         question name (group paths stripped); select_multiple indicator columns are
         ``<question>/<choice>``, geopoint parts ``<question>/<part>``; platform columns keep the
         header they had (``_uuid``, ``KEY``, ``SubmitterID``...); columns the instrument does not
-        know keep their header and are listed in :attr:`issues`.
+        know keep their header and are listed in ``issues``.
     meta : pandas.DataFrame
-        Canonical submission metadata, one row per row of :attr:`data` (same index):
+        Canonical submission metadata, one row per row of ``data`` (same index):
         ``source_row`` (int: line of a CSV record, worksheet row, or case number of SPSS/Stata),
         ``key`` (the submission's key: ``instance_id``, or ``row:<source_row>`` when the file
         has none), ``instance_id`` (ODK/SurveyCTO ``KEY``, Kobo ``uuid:`` + ``_uuid``),

@@ -700,7 +700,7 @@ def reshape_wide(
     tuple of (pandas.DataFrame, dict, dict)
         The main table without the repeat columns; repeat name to its long table (link columns
         first, one row per instance, ordered by submission and index); and repeat name to
-        ``{question: "<name>_<i>..."}`` for :attr:`~evaluation.loaders.model.RawRound.source_path`.
+        ``{question: "<name>_<i>..."}`` for ``RawRound.source_path``.
 
     Notes
     -----

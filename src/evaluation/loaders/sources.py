@@ -91,8 +91,9 @@ Keys of ``[[files]]`` and ``[[backchecks]]``:
     ``surveycto-long`` only: ``{repeat = "file.csv"}``.
 ``date_formats``
     ``{submitted_at, start, end = format}``: ``"iso8601"``, ``"excel-serial"`` or a
-    :func:`~datetime.datetime.strptime` format. Defaults: ISO 8601 for ODK and KoboToolbox;
-    required for SurveyCTO and for any metadata column named in ``metadata``.
+    `strptime <https://docs.python.org/3/library/datetime.html#format-codes>`__ format.
+    Defaults: ISO 8601 for ODK and KoboToolbox; required for SurveyCTO and for any metadata
+    column named in ``metadata``.
 ``timezone``
     IANA zone (``Asia/Shanghai``) of date-times written without a UTC offset; required when
     such values occur in ``start``/``end`` or in SurveyCTO submission times.
@@ -274,7 +275,7 @@ class Source:
         Returns
         -------
         pathlib.Path
-            The file under :attr:`root` (or beside :attr:`path` when no root is known).
+            The file under ``root`` (or beside ``path`` when no root is known).
         """
         root = self.root if self.root is not None else self.path.parent
         return root / pathlib.Path(*pathlib.PurePosixPath(name).parts)

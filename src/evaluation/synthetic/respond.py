@@ -4,7 +4,7 @@
 form order, the way a data-collection app would: a question is asked only where its skip logic
 (and every enclosing group's) holds; an answer is drawn from the question's type, choice list
 (with its ``choice_filter``), range, regular-expression constraint and special codes, then redrawn
-until the question's full constraint holds (:func:`~evaluation.instruments.model.full_constraint`
+until the question's full constraint holds (``evaluation.instruments.model.full_constraint``
 through the expression evaluator); calculations (and the ``calculation`` of a read-only input
 such as a select pre-filled from the sample frame) are evaluated; ``pulldata()`` reads the form's
 attached CSV files, as ODK Collect, Enketo and SurveyCTO do; repeats get their
