@@ -32,10 +32,7 @@ __all__ = [
     "map_headers",
     "missing_column_issues",
     "normalised_headers",
-<<<<<<< HEAD
     "refuse_label_export",
-=======
->>>>>>> docs2
     "wide_patterns",
 ]
 
