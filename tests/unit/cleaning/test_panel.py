@@ -157,6 +157,30 @@ def test_enterprise_panel_takes_one_design_row_per_enterprise(frame):
     assert design[["enterprise_id", "treatment"]].values.tolist() == [["TJ001", 1], ["TJ002", 0]]
 
 
+def test_enterprise_keyed_panel_links_to_the_frame(export, baseline, endline, frame):
+    # The enterprise panel is keyed by the frame's enterprise column, which is also one of the
+    # design variables: the unit table must hold it once (it once held it twice and failed).
+    import dataclasses
+
+    base, end = _rounds(export, baseline, endline)
+
+    def by_enterprise(clean, resp_ids):
+        rows = clean.data[clean.data["resp_id"].isin(resp_ids)]
+        data = rows.assign(enterprise_id=rows["resp_id"].str[:5]).drop(columns="resp_id")
+        return dataclasses.replace(clean, data=data, key="enterprise_id", repeats={})
+
+    panel = build_panel(
+        [by_enterprise(base, ["TJ001001", "TJ002001"]), by_enterprise(end, ["TJ001001"])], frame
+    )
+    assert panel.data[["enterprise_id", "round", "treatment"]].values.tolist() == [
+        ["TJ001", "baseline", 1],
+        ["TJ001", "endline", 1],
+        ["TJ002", "baseline", 0],
+    ]
+    # by hand: TJ001 answered both rounds, TJ002 only the baseline
+    assert panel.attrition.set_index("enterprise_id")["has_endline"].tolist() == [1, 0]
+
+
 def test_form_version_drift_is_harmonised(export, baseline):
     # an old form version named the wage "wage" and coded sex 1 female / 2 male
     rows = [
