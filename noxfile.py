@@ -1,4 +1,4 @@
-"""The sessions people run: ``nox`` (lint, tests, docs), ``nox -s instruments``, ``nox -s bench``.
+"""The sessions people run: ``nox`` (lint, tests, docs), ``instruments``, ``bench``, ``studies``.
 
 A bare ``nox`` runs every default session: everything that must pass before a change lands.
 """
@@ -71,6 +71,17 @@ def bench(session: nox.Session) -> None:
     """Speed and memory benchmarks against peers measured in the same run."""
     session.install(".", *_group("bench"))
     scripts = sorted((ROOT / "benchmarks").glob("bench_*.py"))
+    if session.posargs:
+        scripts = [s for s in scripts if any(arg in s.name for arg in session.posargs)]
+    for script in scripts:
+        session.run("python", str(script))
+
+
+@nox.session
+def studies(session: nox.Session) -> None:
+    """Monte Carlo studies too long for the tests (``benchmarks/study_*.py``); report tables."""
+    session.install(".")
+    scripts = sorted((ROOT / "benchmarks").glob("study_*.py"))
     if session.posargs:
         scripts = [s for s in scripts if any(arg in s.name for arg in session.posargs)]
     for script in scripts:
