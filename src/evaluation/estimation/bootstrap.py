@@ -296,9 +296,7 @@ def _kernel_statistics(
         squares = np.concatenate([p[2] for p in pending]) @ V2
         i = j = 0
         for kernel, lin, sq in pending:
-            out.append(
-                kernel.statistics(linear[i : i + len(lin)], squares[j : j + len(sq)], at)
-            )
+            out.append(kernel.statistics(linear[i : i + len(lin)], squares[j : j + len(sq)], at))
             i, j = i + len(lin), j + len(sq)
         pending.clear()
 
