@@ -221,6 +221,8 @@ def ancova_frame(plan, frames, instrument: str) -> pd.DataFrame:
     """The endline sample with each outcome's baseline (dummied out) for the peer's formulas."""
     samples = pipeline.analysis_samples(plan, frames[instrument], instrument)
     data = samples.endline.copy()
+    # wildboottest (numba) needs numeric cluster identifiers
+    data["cluster_code"] = pd.factorize(data[plan.instrument(instrument).cluster])[0]
     for outcome in plan.outcomes(instrument):
         column = plan.baseline_column.format(outcome=outcome)
         data[f"{column}_missing"] = data[column].isna().astype(float)
@@ -246,7 +248,6 @@ def peer_primary(plan, frames, subset: int) -> tuple[float, str]:
     fit_time = boot_time = rw_time = 0.0
     n_fits = n_boot = n_rw = n_rw_timed = 0
     for instrument in plan.estimated_instruments:
-        spec = plan.instrument(instrument)
         data = ancova_frame(plan, frames, instrument)
         outcomes = plan.outcomes(instrument)
         start = time.perf_counter()
@@ -254,7 +255,7 @@ def peer_primary(plan, frames, subset: int) -> tuple[float, str]:
             pf.feols(
                 peer_formula(plan, instrument, o, data),
                 data=data,
-                vcov={"CRV1": spec.cluster},
+                vcov={"CRV1": "cluster_code"},
             )
             for o in outcomes
         ]
