@@ -79,6 +79,9 @@ class _Design:
         Rows dropped for missing values and as fixed-effect singletons.
     notes : tuple of str
         What was dropped or changed, in plain words.
+    cache : dict
+        Pieces computed from the design alone (cluster sums, fixed-effect bases, CR2
+        adjustments), kept so that every fit and inference on the design computes them once.
     """
 
     y: np.ndarray
@@ -102,6 +105,7 @@ class _Design:
     n_dropped_singletons: int = 0
     notes: tuple[str, ...] = ()
     cluster_labels: np.ndarray | None = field(default=None, repr=False)
+    cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def nobs(self) -> int:

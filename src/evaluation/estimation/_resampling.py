@@ -236,6 +236,7 @@ def invert_test(
 
 _SAFE_RELATIVE = 1e-13  # bound on the rounding of the affine pieces, relative to their size
 _SAFE_MARGIN = 1e-6  # distance from the threshold beyond which rounding cannot flip a draw
+_FOCUS_MIN_DRAWS = 256
 
 
 class SymmetricPvalue:
@@ -289,8 +290,10 @@ class SymmetricPvalue:
         if bracket is None:
             self.live, self.settled = self.stats, 0
             return
-        lo, hi = bracket
         s = self.live
+        if s.n0.shape[0] <= _FOCUS_MIN_DRAWS:
+            return  # settling costs more than evaluating so few draws
+        lo, hi = bracket
         mid, half = 0.5 * (lo + hi), 0.5 * (hi - lo)
         reach = max(abs(lo), abs(hi))
         # numerator n(r) = N0 + d N1, variance V0 + 2 d V1 + d^2 v1, |d| <= half
