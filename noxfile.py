@@ -1,4 +1,4 @@
-"""The sessions people run: ``nox`` (lint and tests), ``nox -s instruments``, ``nox -s bench``.
+"""The sessions people run: ``nox`` (lint, tests, docs), ``nox -s instruments``, ``nox -s bench``.
 
 A bare ``nox`` runs every default session: everything that must pass before a change lands.
 """
@@ -10,7 +10,7 @@ import pathlib
 
 import nox
 
-nox.options.sessions = ["lint", "tests"]
+nox.options.sessions = ["lint", "tests", "docs"]
 
 ROOT = pathlib.Path(__file__).parent
 PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
@@ -36,6 +36,21 @@ def tests(session: nox.Session) -> None:
     session.install("-e", ".", *_group("test"))
     workers = os.environ.get("PYTEST_WORKERS", "auto")
     session.run("pytest", "-n", workers, *session.posargs)
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the documentation site into ``site/``; any warning fails the build.
+
+    Executes the tutorials (so their numbers are what the package produces), generates the API
+    and command-line reference and the codebooks, and checks that every public module and name
+    is documented. Open ``site/index.html`` in a browser.
+    """
+    session.install("-e", ".", *_group("docs"))
+    session.run(
+        "sphinx-build", "-W", "--keep-going", "-E", "-j", "auto", "-b", "html",
+        "-d", "build/doctrees", "docs", "site", *session.posargs,
+    )  # fmt: skip
 
 
 @nox.session

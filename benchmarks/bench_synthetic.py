@@ -1,13 +1,14 @@
 """Demo-world generation: time and peak memory at the default size and at 10x.
 
-Times, for 60 enterprises x 83 apprentices (about 5,000) and 600 x 83 (about 50,000):
+Times, for 60 enterprises x 95 apprentices (about 5,000) and 600 x 95 (about 50,000):
 
 - ``simulate_population``: the world and its potential outcomes;
 - answering the apprentice forms of both rounds (contract variables + the generic engine);
 - ``check_responses`` on both rounds (the expression evaluator over every question);
 - the Kobo CSV writer, against the peer ``pandas.DataFrame.to_csv`` writing the same table with
   the same dialect (``;``, all quoted, CRLF) in the same run;
-- the whole ``build_demo`` (both rounds, messy, Kobo XLSX).
+- the whole ``build_demo`` (all seven forms: apprentice, enterprise and capacity rounds; messy;
+  Kobo XLSX).
 
 Peak memory is measured with ``tracemalloc`` in a separate run of each step (so it does not slow
 the timings). Each timing is one run (generation is deterministic and long).
@@ -49,7 +50,7 @@ def peak_mib(func) -> float:
 
 
 def run(n_enterprises: int, forms) -> None:
-    config = WorldConfig(seed=0, n_enterprises=n_enterprises)
+    config = WorldConfig(seed=0, n_enterprises=n_enterprises)  # 95 apprentices per enterprise
 
     def population():
         return simulate_population(config)
@@ -61,9 +62,9 @@ def run(n_enterprises: int, forms) -> None:
         out = {}
         for round_name in ("baseline", "endline"):
             form = forms[("apprentice", round_name)]
-            fixed, _ = apprentice_answers(world, round_name, form)
+            fixed = apprentice_answers(world, round_name, form)
             out[round_name] = answer_instrument(
-                form, fixed, np.random.default_rng(1), attachments=files
+                form, fixed.main, np.random.default_rng(1), attachments=files, repeats=fixed.repeats
             )
         return out
 

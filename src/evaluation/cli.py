@@ -113,7 +113,8 @@ def _demo(args: argparse.Namespace) -> int:
     )
     print(
         f"  exports: raw/exports/{args.format}/; truth: truth.json; problems: manifest.csv "
-        f"({len(demo.manifest)} injected{', clean mode' if args.clean else ''})"
+        f"({len(demo.manifest)} injected{', clean mode' if args.clean else ''}); manual "
+        "occupation coding: decisions/occupation_coding.csv"
     )
     for note in demo.notes:
         print(f"NOTE     {note}")
@@ -122,6 +123,67 @@ def _demo(args: argparse.Namespace) -> int:
             f"NOTE     {form_id}: {len(names)} contract variables are not in the form yet and "
             f"were skipped ({', '.join(names[:5])}{', ...' if len(names) > 5 else ''})"
         )
+    return 0
+
+
+def _clean(args: argparse.Namespace) -> int:
+    from evaluation.cleaning.errors import CleaningError, UnresolvedDuplicatesError
+    from evaluation.cleaning.outputs import run_clean
+    from evaluation.loaders.errors import SourceFormatError
+
+    partner = {"none": (), "sav": ("sav",), "dta": ("dta",), "both": ("sav", "dta")}[args.partner]
+    try:
+        run = run_clean(
+            args.raw,
+            args.out,
+            private=args.private,
+            decisions=args.decisions,
+            surveys=args.surveys,
+            language=args.labels,
+            partner=partner,
+            override_disclosure=args.override_disclosure,
+            key_env=args.key_env,
+            require_key=args.require_key,
+        )
+    except UnresolvedDuplicatesError as err:
+        print(f"error: duplicates need decisions: {err}", file=sys.stderr)
+        return 1
+    except (CleaningError, SourceFormatError) as err:
+        print(f"error: {type(err).__name__}: {err}", file=sys.stderr)
+        return 1
+    for source, counts in run.summary["sources"].items():
+        print(
+            f"{source}: {counts['rows_in']} rows in, {counts['rows_kept']} kept, "
+            f"{counts['rows_excluded']} excluded, {counts['values_changed']} values changed, "
+            f"{sum(counts['problems'].values())} problems to review"
+        )
+    print(f"Wrote {len(run.written)} files to {args.out} and {len(run.private)} to {args.private}.")
+    return 0
+
+
+def _checks(args: argparse.Namespace) -> int:
+    import datetime as dt
+    import os
+
+    from evaluation.checks import ConfigError, run_checks, write_outputs
+    from evaluation.loaders import SourceFormatError
+
+    try:
+        day = dt.date.fromisoformat(args.date) if args.date else dt.date.today()
+        findings = run_checks(
+            args.raw,
+            args.config,
+            instruments=args.surveys,
+            sample=args.sample,
+            backchecks=args.backchecks,
+            run_key=os.urandom(32),
+        )
+    except (ConfigError, SourceFormatError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    folder = write_outputs(findings, args.out, day=day)
+    print(findings.summary())
+    print(f"Wrote {folder}")
     return 0
 
 
@@ -174,7 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     demo.add_argument("--n-enterprises", type=int, default=60, help="sampled enterprises")
     demo.add_argument(
-        "--apprentices-per-enterprise", type=int, default=83, help="mean apprentices per enterprise"
+        "--apprentices-per-enterprise", type=int, default=95, help="mean apprentices per enterprise"
     )
     demo.add_argument(
         "--format", choices=sorted(FORMATS), default="kobo-xlsx", help="export format"
@@ -182,6 +244,70 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--clean", action="store_true", help="no injected field problems")
     demo.add_argument("--surveys", default="surveys", help="definitions folder (default: surveys)")
     demo.set_defaults(handler=_demo)
+
+    clean = commands.add_parser(
+        "clean",
+        help="clean raw exports into de-identified rounds and panels (exit 1 if unsafe)",
+        description="Read every file declared in RAW/sources.toml, clean it with the reviewed "
+        "decisions, write the clean data and accounting to OUT and the identifiers to PRIVATE.",
+    )
+    clean.add_argument("--raw", required=True, help="raw folder with sources.toml (read-only)")
+    clean.add_argument("--out", required=True, help="output folder for the clean data")
+    clean.add_argument(
+        "--private",
+        default="data/private",
+        help="private folder for identifiers (default data/private; never inside --out)",
+    )
+    clean.add_argument("--decisions", help="folder with cleaning.toml and the decision files")
+    clean.add_argument(
+        "--surveys", default="surveys", help="instrument definitions (default surveys)"
+    )
+    clean.add_argument(
+        "--partner",
+        choices=["none", "sav", "dta", "both"],
+        default="none",
+        help="also write labelled SPSS/Stata files for partners (after a disclosure check)",
+    )
+    clean.add_argument(
+        "--labels", choices=["en", "zh"], default="en", help="label language of partner files"
+    )
+    clean.add_argument(
+        "--override-disclosure",
+        action="store_true",
+        help="write partner files even when k-anonymity is below the configured k",
+    )
+    clean.add_argument(
+        "--key-env",
+        default="EVALUATION_PRIVATE_KEY",
+        help="environment variable with the Fernet key that encrypts the private store",
+    )
+    clean.add_argument(
+        "--require-key",
+        action="store_true",
+        help="refuse to write the private store unencrypted",
+    )
+    clean.set_defaults(handler=_clean)
+
+    checks = commands.add_parser(
+        "checks",
+        help="high-frequency data-quality checks on raw exports: workbook, CSV and HTML summary",
+    )
+    checks.add_argument("--raw", required=True, help="raw folder with its sources.toml")
+    checks.add_argument(
+        "--out", required=True, help="output folder; results go into a dated folder inside"
+    )
+    checks.add_argument("--config", help="checks.toml (default: settings from the instruments)")
+    checks.add_argument(
+        "--sample", help="sample frame to use instead of the one declared in sources.toml"
+    )
+    checks.add_argument(
+        "--backchecks", help="back-check export to use instead of the one in sources.toml"
+    )
+    checks.add_argument(
+        "--surveys", default="surveys", help="definitions folder (default: surveys)"
+    )
+    checks.add_argument("--date", help="date of the output folder, YYYY-MM-DD (default: today)")
+    checks.set_defaults(handler=_checks)
     return parser
 
 

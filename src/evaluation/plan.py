@@ -594,7 +594,7 @@ class AnalysisPlan:
         Returns
         -------
         pathlib.Path
-            The folder of :attr:`source`.
+            The folder of ``source``.
         """
         return pathlib.Path(self.source).parent
 

@@ -34,7 +34,9 @@ def test_demo_writes_a_project_folder(tmp_path, capsys):
     assert _run(tmp_path, "--seed", "2", "--format", "gb18030-csv") == 0
     out = capsys.readouterr().out
     assert "synthetic data" in out
-    assert "not in the form yet" in out  # the counted note for missing contract variables
+    assert "not in the form yet" not in out  # every contract variable is in the forms
+    assert "decisions/occupation_coding.csv" in out
+    assert (tmp_path / "decisions/occupation_coding.csv").is_file()
     raw = tmp_path / "raw"
     for name in (
         "sources.toml",

@@ -1,6 +1,6 @@
 """Balance tables and the joint orthogonality test (iebaltab statistics, cobalt diagnostics).
 
-Computation returns long tidy frames; layout is left to a renderer in :mod:`reporting`.
+Computation returns long tidy frames; layout is left to a renderer in :mod:`evaluation.reporting`.
 """
 
 from __future__ import annotations

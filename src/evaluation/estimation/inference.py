@@ -30,6 +30,7 @@ __all__ = [
     "FewClustersWarning",
     "InferenceOptions",
     "InferenceRequest",
+    "apply_inference",
     "apply_inference_all",
 ]
 

@@ -107,7 +107,8 @@ class IndicatorConfig:
         ``edu_level`` code -> ISCED level replacing the instrument's ``isced`` column (e.g.
         ``{7: 3, 8: 5}`` for the run without the MOHRSS technician-class upgrade).
     stat_digits, stat_min_cell, stat_fallback : int, int, str
-        Statistical mismatch settings (see :func:`statistical_thresholds`).
+        Statistical mismatch settings (see
+        :func:`~evaluation.indicators.mismatch.statistical_thresholds`).
     stat_external : DataFrame or None
         External occupation x ISCED distribution (``isco``, ``level``, ``weight``).
     required_item : str

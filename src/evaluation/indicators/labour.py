@@ -18,6 +18,7 @@ from evaluation.indicators._common import IndicatorError, as_int, binary, codes,
 
 __all__ = [
     "CALENDAR_COLUMNS",
+    "LEAVE_REASONS",
     "LF_STATUSES",
     "TRANSITION_STAGES",
     "activity_calendar",

@@ -17,6 +17,7 @@ from evaluation.indicators.indices import cronbach_alpha, standardize, summary_i
 
 __all__ = [
     "CORE_SKILL_SCALES",
+    "QUALITY_ITEMS",
     "answer_score",
     "apprenticeship_indicators",
     "core_skills",

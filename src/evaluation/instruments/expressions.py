@@ -9,7 +9,7 @@ Notes
 -----
 **Language.** ``${name}`` references; ``.`` (the current answer, in constraints); ``..`` only as
 ``position(..)``; paths such as ``/data/group/q`` (or a bare ``q``, as in choice filters) are
-parsed as paths, listed in :attr:`Expression.paths` and evaluated by looking up their **last
+parsed as paths, listed in ``Expression.paths`` and evaluated by looking up their **last
 step** (``q``) in the row. Numbers (``1``, ``2.5``, ``.5``), strings in single or double quotes
 (no escapes inside quotes). Operators, loosest first: ``or``; ``and``; ``=`` ``!=``;
 ``<`` ``<=`` ``>`` ``>=``; ``+`` ``-``; ``*`` ``div`` ``mod``; unary ``-``; ``|`` (union: parsed,

@@ -298,7 +298,7 @@ def to_xlsform(form: Instrument) -> bytes:
     -----
     Every generated form converts with pyxform and passes ODK Validate (tested). Numeric
     questions get the constraint ``(. >= lo and . <= hi and (own)) or . = <code> ...`` built by
-    :func:`evaluation.instruments.model.full_constraint`.
+    ``full_constraint`` in :mod:`evaluation.instruments.model`.
     """
     workbook = openpyxl.Workbook()
     workbook.remove(workbook.active)

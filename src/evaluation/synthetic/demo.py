@@ -2,9 +2,11 @@
 
 :func:`build_demo` turns the questionnaires and a seed into ``raw/`` (``sources.toml``, the
 sample frame and the forms' attachments, the endline preload roster, the back-check sample and
-one export per form and round in the chosen platform format), ``truth.json`` (every true effect
-with its estimand) and ``manifest.csv`` (every injected field problem). It is pure: the files
-come back as bytes; :func:`evaluation.synthetic.exports.write_files` writes them.
+one export per form and round in the chosen platform format), ``decisions/occupation_coding.csv``
+(the reviewed manual occupation-coding file for the job titles the indicators' keyword table
+cannot settle: ``manual_coding`` of the ``[indicators]`` settings), ``truth.json`` (every true
+effect with its estimand) and ``manifest.csv`` (every injected field problem). It is pure: the
+files come back as bytes; :func:`evaluation.synthetic.exports.write_files` writes them.
 """
 
 from __future__ import annotations
@@ -110,7 +112,7 @@ class DemoOptions:
 
     seed: int = 0
     n_enterprises: int = 60
-    apprentices_per_enterprise: int = 83
+    apprentices_per_enterprise: int = 95
     format: str = "kobo-xlsx"
     clean: bool = False
     mess: MessOptions = field(default_factory=MessOptions)
@@ -132,7 +134,8 @@ class Demo:
     Attributes
     ----------
     files : Mapping of str to bytes
-        Relative paths (``raw/...``, ``truth.json``, ``manifest.csv``) and contents.
+        Relative paths (``raw/...``, ``decisions/occupation_coding.csv``, ``truth.json``,
+        ``manifest.csv``) and contents.
     population : Population
         The simulated world.
     truth : Truth
@@ -159,7 +162,7 @@ class Demo:
 
 
 def attachments(population: Population) -> dict[str, pd.DataFrame]:
-    """Return the forms' ``select_one_from_file`` attachments.
+    """Return the forms' attached CSV files (``select_one_from_file`` and ``pulldata``).
 
     Parameters
     ----------
@@ -170,34 +173,19 @@ def attachments(population: Population) -> dict[str, pd.DataFrame]:
     -------
     dict
         File name to a frame with ``name`` and ``label``: ``cities.csv``, ``enterprises.csv``
-        (with ``city``, the choice-filter column, and the design variables of the sample
-        frame), ``roster.csv`` (the endline preload roster of panel members, DOMAIN.md 8.4:
-        initials, enterprise, phone for tracking), ``events.csv`` and ``participants.csv``
-        (capacity building).
+        (with ``city``, the choice-filter column, ``sample_group``, read by ``pulldata`` into
+        ``meta_sample_group``, and the design variables of the sample frame), ``roster.csv``
+        (the endline preload roster of panel members, DOMAIN.md 8.4, see
+        :func:`evaluation.synthetic.answers.preload_roster`), ``events.csv`` and
+        ``participants.csv`` (capacity building).
     """
     cities = population.cities
     ent = population.enterprises
-    app = population.apprentices
-    panel = app[app["in_panel"].to_numpy()]
-    names = ent.set_index("enterprise_id")["name"]
     tests = simulate_capacity(population)
     pre = tests[tests["round"] == "pre"]
     events = pre.drop_duplicates("event_id")
     return {
-        "roster.csv": pd.DataFrame(
-            {
-                "name": panel["resp_id"],
-                "label": panel["name"].str.slice(0, 1) + "** " + panel["enterprise_id"].map(names),
-                "enterprise_id": panel["enterprise_id"],
-                "meta_city": panel["city"],
-                "sample_group": panel["treatment"].astype(str),
-                "phone": panel["phone"],
-                "baseline_date": np.datetime_as_string(
-                    panel["start_baseline"].to_numpy().astype("datetime64[D]")
-                ),
-            },
-            dtype=object,
-        ),
+        "roster.csv": answers.preload_roster(population),
         "events.csv": pd.DataFrame(
             {"name": events["event_id"], "label": events["event_id"], "city": events["event_city"]},
             dtype=object,
@@ -226,6 +214,7 @@ def attachments(population: Population) -> dict[str, pd.DataFrame]:
                 "name": ent["enterprise_id"],
                 "label": ent["name"],
                 "city": ent["city"],
+                "sample_group": ent["treatment"].astype(str),
                 "treatment": ent["treatment"].astype(str),
                 "stratum": ent["stratum"],
                 "industry": ent["industry"].astype(str),
@@ -246,7 +235,11 @@ def _csv(frame: pd.DataFrame) -> bytes:
 
 
 def frame_files(
-    population: Population, baseline: Submissions | None, *, resident_ids: bool
+    population: Population,
+    baseline: Submissions | None,
+    *,
+    resident_ids: bool,
+    attached: Mapping[str, pd.DataFrame] | None = None,
 ) -> tuple[dict[str, bytes], pd.DataFrame]:
     """Return the sample frame, attachments, preload roster and back-check sample as CSV files.
 
@@ -259,6 +252,8 @@ def frame_files(
     resident_ids : bool
         Whether the apprentice sample frame carries resident ID numbers (as an enterprise's HR
         roster does: a direct identifier the loaders must move to the private store).
+    attached : Mapping of str to pandas.DataFrame, optional
+        The forms' attachments (:func:`attachments`), when already built.
 
     Returns
     -------
@@ -268,7 +263,8 @@ def frame_files(
     pandas.DataFrame
         Manifest rows for the resident ID numbers (empty when ``resident_ids`` is False).
     """
-    files = {f"raw/frame/{name}": _csv(frame) for name, frame in attachments(population).items()}
+    attached = attachments(population) if attached is None else attached
+    files = {f"raw/frame/{name}": _csv(frame) for name, frame in attached.items()}
     app = population.apprentices
     ent = population.enterprises.set_index("enterprise_id")
     sample = pd.DataFrame(
@@ -300,7 +296,10 @@ def frame_files(
     files["raw/frame/sample_frame.csv"] = _csv(sample)
     if baseline is not None and "resp_id" in baseline.responses.main.columns:
         main = baseline.responses.main
-        done = main[main["resp_id"].to_numpy(dtype=object) != ""]
+        interviewed = main["resp_id"].to_numpy(dtype=object) != ""
+        if "meta_consent" in main.columns:
+            interviewed &= main["meta_consent"].to_numpy(dtype=object) == "1"
+        done = main[interviewed]
         rng = stream(population.config.seed, "schedule").spawn(3)[2]
         chosen = []
         enumerator = done["meta_enum_id"] if "meta_enum_id" in done.columns else done["username"]
@@ -401,13 +400,13 @@ def build_demo(forms: Mapping[tuple[str, str], Instrument], options: DemoOptions
     is added, field problems are injected unless ``clean``, and the chosen writer renders it to
     ``raw/exports/<format>/``. The same options give the same bytes.
     """
-    capacity = [f for (family, _), f in forms.items() if family == "capacity"]
-    n_items = answers.capacity_item_count(capacity[0]) if capacity else 0
+    capacity = [f for (family, _), f in sorted(forms.items()) if family == "capacity"]
+    modules = answers.capacity_modules(capacity[0]) if capacity else ()
     config = WorldConfig(
         seed=options.seed,
         n_enterprises=options.n_enterprises,
         apprentices_per_enterprise=options.apprentices_per_enterprise,
-        capacity_items=n_items or WorldConfig().capacity_items,
+        capacity_modules=modules or WorldConfig().capacity_modules,
     )
     population = simulate_population(config)
     files: dict[str, bytes] = {}
@@ -417,14 +416,15 @@ def build_demo(forms: Mapping[tuple[str, str], Instrument], options: DemoOptions
     written: dict[tuple[str, str], Submissions] = {}
     entries: list[dict] = []
     clean: dict[tuple[str, str], Submissions] = {}
+    files_attached = attachments(population)
     server = 400_000_000
     for (family, round_name), form in sorted(forms.items()):
         writer_of_answers = _ANSWERS.get(family)
         if writer_of_answers is None:
             notes.append(f"{form.form_id}: no simulation for instrument family {family!r}: skipped")
             continue
-        fixed, answer_notes = writer_of_answers(population, round_name, form)
-        notes.extend(f"{form.form_id}: {note}" for note in answer_notes)
+        fixed = writer_of_answers(population, round_name, form)
+        notes.extend(f"{form.form_id}: {note}" for note in fixed.notes)
         start = getattr(config, _ROUND_START.get(round_name, "baseline_start"))
         engine = EngineOptions(
             dont_know_rate=options.dont_know_rate,
@@ -433,10 +433,11 @@ def build_demo(forms: Mapping[tuple[str, str], Instrument], options: DemoOptions
         )
         responses = answer_instrument(
             form,
-            fixed,
+            fixed.main,
             _form_rng(options.seed, "respond", form),
-            attachments=attachments(population),
+            attachments=files_attached,
             options=engine,
+            repeats=fixed.repeats,
         )
         notes.extend(f"{form.form_id}: {n}" for n in responses.notes if n.kind != "absent")
         absent[form.form_id] = tuple(n.question for n in responses.notes if n.kind == "absent")
@@ -469,7 +470,10 @@ def build_demo(forms: Mapping[tuple[str, str], Instrument], options: DemoOptions
             entry["sheet"] = exports.kobo_sheet_name(form.title, [])
         entries.append(entry)
     frames, frame_manifest = frame_files(
-        population, clean.get(("apprentice", "baseline")), resident_ids=not options.clean
+        population,
+        clean.get(("apprentice", "baseline")),
+        resident_ids=not options.clean,
+        attached=files_attached,
     )
     files.update(frames)
     if len(frame_manifest):
@@ -497,7 +501,9 @@ def build_demo(forms: Mapping[tuple[str, str], Instrument], options: DemoOptions
             "key": "name",
         },
     ).encode("utf-8")
-    the_truth = truth(population, capacity_items=config.capacity_items)
+    last_day = np.datetime64(config.endline_start) + np.timedelta64(config.fieldwork_days, "D")
+    files["decisions/occupation_coding.csv"] = _csv(answers.manual_coding(str(last_day)))
+    the_truth = truth(population)
     files["truth.json"] = the_truth.to_json().encode("utf-8")
     columns = ["file", "key", "instance_id", "column", "kind", "detail"]
     manifest = (

@@ -149,11 +149,16 @@ def _selected(values: np.ndarray, option: str) -> np.ndarray:
 
 
 def _geo_parts(values: np.ndarray) -> list[np.ndarray]:
-    parts = [np.full(len(values), "", dtype=object) for _ in range(4)]
-    for i, value in enumerate(values):
-        for k, piece in enumerate(str(value).split()[:4]):
-            parts[k][i] = piece
-    return parts
+    """Latitude, longitude, altitude and accuracy of geopoint answers (once per distinct value)."""
+    return [_by_unique(values, lambda v, k=k: ([*v.split(), "", "", "", ""])[k]) for k in range(4)]
+
+
+def _joined(*parts: np.ndarray | str) -> np.ndarray:
+    """Join strings element by element (vectorised); plain strings are repeated."""
+    text = np.asarray(parts[0], dtype=str)
+    for part in parts[1:]:
+        text = np.char.add(text, np.asarray(part, dtype=str))
+    return text.astype(object)
 
 
 def _csv_bytes(
@@ -598,9 +603,8 @@ def odk_zip(submissions: Submissions) -> dict[str, bytes]:
         parent, between = parents[table.name]
         parent_keys = row_keys[parent][data["_parent"].to_numpy()]
         path = "/".join((*between, table.name))
-        own = np.array(
-            [f"{k}/{path}[{p}]" for k, p in zip(parent_keys, data["_position"], strict=True)],
-            dtype=object,
+        own = _joined(
+            parent_keys.astype(str), f"/{path}[", data["_position"].to_numpy().astype(str), "]"
         )
         row_keys[table.name] = own
         sub_header, sub_columns = _odk_columns(instrument, table.name, data, {})
@@ -739,13 +743,17 @@ def _surveycto_time(moments: np.ndarray, with_time: bool = True) -> np.ndarray:
     ok = ~stamps.isna()
     s = stamps[ok]
     hour12 = ((s.hour + 11) % 12) + 1
-    date = [f"{_MONTHS[m - 1]} {d}, {y}" for m, d, y in zip(s.month, s.day, s.year, strict=True)]
+
+    def text(values, width=1):  # numpydoc ignore=GL08
+        return np.char.zfill(np.asarray(values).astype(str), width)
+
+    date = _joined(
+        _MONTHS[np.asarray(s.month) - 1].astype(str), " ", text(s.day), ", ", text(s.year)
+    )
     if with_time:
-        half = np.where(s.hour < 12, "AM", "PM")
-        date = [
-            f"{t} {h}:{mi:02d}:{se:02d} {a}"
-            for t, h, mi, se, a in zip(date, hour12, s.minute, s.second, half, strict=True)
-        ]
+        half = np.where(np.asarray(s.hour) < 12, "AM", "PM")
+        clock = (text(hour12), ":", text(s.minute, 2), ":", text(s.second, 2), " ", half)
+        date = _joined(date, " ", *clock)
     out[ok] = date
     return out
 

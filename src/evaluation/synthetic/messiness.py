@@ -8,17 +8,25 @@ quality checks find each of them (DATA.md section 10). Every kind can be switche
 ``exact_resubmission``          the same answers submitted again (new instance ID, later)
 ``conflicting_duplicate``       the same respondent ID again with different answers (one
                                 manifest row per changed column)
-``mistyped_id``                 one digit of the respondent ID mistyped (also in its
-                                re-entry): the panel link breaks
+``mistyped_id``                 one digit of the person's own number in a typed respondent
+                                ID mistyped (also in its re-entry), as when a paper back-up
+                                is keyed in or the ID is edited on the server: the panel
+                                link breaks (at endline the roster look-ups stored with the
+                                submission still show the baseline person)
 ``leading_zero_id``             the digits of the ID written as a number (``TJ001023`` to
                                 ``TJ1023``)
 ``full_width_digits``           a text answer with digits typed in full width (``１３８…``)
 ``out_of_range``                a number above its hard range (an old form version, a paper
                                 form keyed in)
 ``skip_logic_violation``        an answer where the skip logic hides the question
-``rushed_interview``            every interview of one enumerator lasts 6-12 minutes
-``other_specify_existing``      "other" chosen and specified as an option the list has
-``pii_in_free_text``            a phone number written into a free-text answer
+``rushed_interview``            every interview of one enumerator lasts 6-12 minutes (forms
+                                an enumerator fills in: with ``meta_enum_id``)
+``other_specify_existing``      "other" chosen and described, in the free text that follows
+                                the select (``ent_ilo_change_text``, ``cb_apply_example``,
+                                or a ``<select>_other`` text), as an option the list has
+``pii_in_free_text``            a phone number written into a free-text answer (the most
+                                answered text question that is neither a key, a direct
+                                identifier nor the coded job title)
 ==============================  ===========================================================
 """
 
@@ -31,8 +39,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from evaluation.instruments.expressions import holds_frame
-from evaluation.instruments.model import Instrument, Question
+from evaluation.instruments.expressions import holds_frame, parse
+from evaluation.instruments.model import Choice, Instrument, Question, full_constraint
 from evaluation.synthetic.respond import Table
 from evaluation.synthetic.submissions import Submissions, uuid4_strings
 
@@ -53,6 +61,8 @@ KINDS = (
 )
 _KEYS = ("resp_id", "enterprise_id", "participant_id")
 _METADATA = frozenset({"start", "end", "today", "deviceid", "username", "audit"})
+#: Free text the indicators code (a phone number there would also break the occupation coding).
+_CODED_TEXT = frozenset({"job_title_text"})
 _FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
 
 
@@ -94,10 +104,15 @@ def _key_column(main: pd.DataFrame) -> str | None:
 
 
 def _rows(main: pd.DataFrame, key: str | None) -> np.ndarray:
-    """Rows with a completed interview (a key answered)."""
-    if key is None:
-        return np.arange(len(main))
-    return np.flatnonzero(main[key].to_numpy(dtype=object) != "")
+    """Rows with a completed interview: a key answered and consent given (a guardian's too)."""
+    done = np.ones(len(main), dtype=bool)
+    if key is not None:
+        done &= main[key].to_numpy(dtype=object) != ""
+    if "meta_consent" in main.columns:
+        done &= main["meta_consent"].to_numpy(dtype=object) == "1"
+    if "meta_minor_guardian" in main.columns:
+        done &= main["meta_minor_guardian"].to_numpy(dtype=object) != "0"
+    return np.flatnonzero(done)
 
 
 @dataclass
@@ -152,7 +167,11 @@ def _duplicate(state: _State, rows: np.ndarray) -> np.ndarray:
         parent_map = mapping[parent]
         take = np.flatnonzero(data["_parent"].isin(list(parent_map)).to_numpy())
         copies = data.iloc[take].copy()
-        copies["_parent"] = [parent_map[int(p)] for p in copies["_parent"]]
+        old = copies["_parent"].to_numpy(dtype=np.int64)
+        keys = np.fromiter(parent_map, dtype=np.int64, count=len(parent_map))
+        values = np.fromiter(parent_map.values(), dtype=np.int64, count=len(parent_map))
+        order = np.argsort(keys)
+        copies["_parent"] = values[order][np.searchsorted(keys[order], old)]
         offset = len(data)
         state.tables[name] = pd.concat([data, copies], ignore_index=True)
         mapping[name] = dict(zip(take.tolist(), range(offset, offset + len(take)), strict=True))
@@ -188,10 +207,17 @@ def _changed_value(q: Question, value: str, instrument: Instrument, rng) -> str 
     return None
 
 
+def _accepted(q: Question, value: str, row: pd.DataFrame, instrument: Instrument) -> bool:
+    """Whether the form's full constraint accepts a value on one row (a one-row frame)."""
+    constraint = full_constraint(q, instrument.special_codes)
+    if not constraint:
+        return True
+    probe = row.assign(_current=value)
+    return bool(holds_frame(constraint, probe, current="_current").iloc[0])
+
+
 def _referenced(instrument: Instrument) -> set[str]:
     """Questions that any expression of the form reads (changing them moves skip logic)."""
-    from evaluation.instruments.expressions import parse
-
     names: set[str] = set()
     for q in instrument.all_questions():
         for text in (q.relevant, q.constraint, q.calculation, q.choice_filter, q.repeat_count):
@@ -220,7 +246,7 @@ def _conflicting(state: _State, rows: np.ndarray) -> None:
             if value == "":
                 continue
             new = _changed_value(q, value, state.instrument, state.rng)
-            if new is None:
+            if new is None or not _accepted(q, new, main.iloc[[row]], state.instrument):
                 continue
             _set(main, row, q.name, new)
             state.record(int(row), q.name, "conflicting_duplicate", f"was {value!r}")
@@ -230,7 +256,12 @@ def _conflicting(state: _State, rows: np.ndarray) -> None:
 
 
 def _new_id(state: _State, old: str, taken: set) -> str:
-    digits = [i for i, c in enumerate(old) if c.isdigit()]
+    """Mistype a digit of the person's own number (the last three characters).
+
+    The project's IDs start with the enterprise (``TJ001`` + ``023``) and the forms check that
+    prefix, so a typo that survives the form's constraint is one in the last three digits.
+    """
+    digits = [i for i, c in enumerate(old) if c.isdigit() and i >= len(old) - 3]
     for _ in range(100):
         position = int(state.rng.choice(digits))
         replacement = str(state.rng.integers(0, 10))
@@ -260,6 +291,14 @@ def _ids(state: _State, rows: np.ndarray, kind: str) -> None:
             if column in main.columns and main[column].iat[row] == old:
                 _set(main, row, column, new)
         state.record(int(row), key, kind, f"was {old}")
+
+
+def _typed(instrument: Instrument, key: str) -> bool:
+    """Whether the key is typed in (a text question), not chosen from a list."""
+    try:
+        return instrument.question(key).type == "text"
+    except KeyError:
+        return False
 
 
 def _text_digit_columns(state: _State) -> list[str]:
@@ -356,7 +395,8 @@ def _skip_violations(state: _State, k: int) -> None:
 
 def _rushed(state: _State) -> None:
     main = state.tables["main"]
-    if "username" not in main.columns or "start" not in main.columns or "end" not in main.columns:
+    needed = ("username", "start", "end", "meta_enum_id")  # interviewer-administered forms
+    if any(column not in main.columns for column in needed):
         return
     rows = _rows(main, state.key)
     rows = rows[rows < state.limit]
@@ -385,46 +425,79 @@ def _rushed(state: _State) -> None:
 _OTHER = re.compile(r"^(other|其他)", re.IGNORECASE)
 
 
-def _other_specify(state: _State, k: int) -> None:
-    main = state.tables["main"]
-    instrument = state.instrument
-    names = set(main.columns)
-    language = instrument.default_language or ""
+def _specify_pairs(instrument: Instrument) -> list[tuple[Question, Choice, Question, list[Choice]]]:
+    """(select, its "other" option, the free text that describes it, the regular options).
+
+    The text is a main-table text question whose skip logic reads the select (``cb_apply_example``
+    after ``cb_apply_actions``, ``ent_ilo_change_text`` after ``ent_ilo_changes``), or one named
+    ``<select>_other``, ``_oth`` or ``_specify``.
+    """
+    leaves = [q for q, _ in _leaf_questions(instrument)]
+    texts = [q for q in leaves if q.type == "text"]
+    names = {q.name: q for q in texts}
     pairs = []
-    for q, _ in _leaf_questions(instrument):
-        if q.type != "select_one" or not q.list_name:
+    for q in leaves:
+        if q.type not in ("select_one", "select_multiple") or not q.list_name:
             continue
         choices = instrument.choice_list(q.list_name).choices
-        other = [c for c in choices if _OTHER.match(c.label.get("en") or c.label.first() or "")]
-        text = next(
-            (f"{q.name}{s}" for s in ("_other", "_oth", "_specify") if f"{q.name}{s}" in names),
-            None,
-        )
-        regular = [c for c in choices if not c.special and c not in other]
-        if other and text and regular:
+        other = [
+            c
+            for c in choices
+            if not c.exclusive and _OTHER.match(c.label.get("en") or c.label.first() or "")
+        ]
+        named = [
+            names[f"{q.name}{s}"] for s in ("_other", "_oth", "_specify") if f"{q.name}{s}" in names
+        ]
+        reading = [t for t in texts if t.relevant and q.name in parse(t.relevant).references]
+        regular = [c for c in choices if not c.special and not c.exclusive and c not in other]
+        text = (named or reading or [None])[0]
+        if other and text is not None and regular:
             pairs.append((q, other[0], text, regular))
+    return pairs
+
+
+def _other_specify(state: _State, k: int) -> None:
+    """Turn answers into "other" whose description names an option the list has."""
+    main = state.tables["main"]
+    instrument = state.instrument
+    language = instrument.default_language or ""
+    pairs = _specify_pairs(instrument)
     if not pairs:
         return
-    for i, row in enumerate(state.pick(_rows(main, state.key), k)):
-        q, other, text, regular = pairs[i % len(pairs)]
-        if main[q.name].iat[row] == "":
-            continue
-        category = regular[int(state.rng.integers(0, len(regular)))]
-        _set(main, int(row), q.name, other.name)
-        _set(main, int(row), text, category.label.get(language) or category.label.first())
-        state.record(int(row), text, "other_specify_existing", f"belongs to option {category.name}")
+    remaining = k
+    for q, other, text, regular in pairs:
+        rows = state.pick(np.flatnonzero(main[text.name].to_numpy(dtype=object) != ""), remaining)
+        remaining -= len(rows)
+        for row in rows:
+            category = regular[int(state.rng.integers(0, len(regular)))]
+            old = main[q.name].iat[row]
+            _set(main, int(row), q.name, other.name)
+            _set(main, int(row), text.name, category.label.get(language) or category.label.first())
+            state.record(
+                int(row),
+                text.name,
+                "other_specify_existing",
+                f"{q.name} was {old!r}, set to {other.name} (other); the text names option "
+                f"{category.name}",
+            )
 
 
 def _pii_text(state: _State, k: int) -> None:
+    """Write a phone number into a free-text answer (not a key, not a coded job title)."""
     main = state.tables["main"]
     columns = [
         q.name
         for q, _ in _leaf_questions(state.instrument)
-        if q.type == "text" and q.pii is None and not q.constraint and q.name not in _KEYS
+        if q.type == "text"
+        and q.pii != "direct"
+        and not q.constraint
+        and q.name not in _KEYS
+        and q.name not in _CODED_TEXT
     ]
     if not columns:
         return
-    column = columns[0]
+    answered = {c: int((main[c].to_numpy(dtype=object) != "").sum()) for c in columns}
+    column = max(columns, key=lambda c: (answered[c], c))
     candidates = np.flatnonzero(main[column].to_numpy(dtype=object) != "")
     for row in state.pick(candidates, k):
         phone = (
@@ -463,7 +536,8 @@ def inject_problems(
     -----
     Unit: problem. Each submission receives at most one kind of problem (duplicates are new
     submissions), so that counts can be checked one kind at a time; a kind without a place to
-    occur in this form (no free text, no "other, specify") injects nothing.
+    occur in this form (no free text, no "other, specify", an ID chosen from a list rather than
+    typed) injects nothing. Only completed interviews (key answered, consent given) are touched.
     """
     options = options or MessOptions()
     tables = {t.name: t.data.copy() for t in submissions.responses.tables}
@@ -489,7 +563,7 @@ def inject_problems(
             state.record(int(row), "", "exact_resubmission")
     if rates.get("conflicting_duplicate", 0):
         _conflicting(state, state.pick(completed, _count(rates["conflicting_duplicate"], n)))
-    if state.key:
+    if state.key and _typed(submissions.instrument, state.key):
         for kind in ("mistyped_id", "leading_zero_id"):
             if rates.get(kind, 0):
                 _ids(state, state.pick(completed, _count(rates[kind], n)), kind)

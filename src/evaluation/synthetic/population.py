@@ -11,12 +11,14 @@ Notes
 **Structure.** Cities (:data:`~evaluation.synthetic.tables.CITIES`: 8 pilot cities, the four
 Phase 1 pilot cities Chongqing, Huzhou, Rizhao and Tianjin plus four illustrative ones, and four
 illustrative comparison cities) hold enterprises (assigned to cities in turn); enterprises hold
-sampled apprentices (``1 + Poisson(m - 1)`` each, ``m`` = ``apprentices_per_enterprise``). IDs
+sampled apprentices (``1 + Poisson(m - 1)`` each, ``m`` = ``apprentices_per_enterprise``, at
+most 80% of the enterprise's employees). IDs
 follow the project's contract: ``enterprise_id`` = city code + 3 digits, ``resp_id`` =
 ``enterprise_id`` + 3 digits.
 
 **Enterprises.** Sector (six pilot sectors of :data:`~evaluation.synthetic.tables.SECTORS`),
-size band (firm_size 1-5, sector-specific weights), employees (log-uniform within the band),
+size band (firm_size 1-5, sector-specific weights, leaving out bands whose upper bound is below
+``1.5 m``: a sampled enterprise holds its sample), employees (log-uniform within the band),
 ownership (state-owned 0.2, collective 0.03, private 0.6, foreign 0.12, individual business only
 for 1-9 persons, others 0.05). Stratum = GB/T 4754 letter x size class (small 1-2, medium 3,
 large 4-5), e.g. ``C-large``.
@@ -102,14 +104,24 @@ who live in another city or province are interviewed by phone (2) more often.
 **Baseline non-response**: 2.5% refuse consent; minors (under 18 at the interview) need a
 guardian's consent, refused for 8% of them. Only consenting baseline respondents form the panel.
 
-**Enterprise survey** (both rounds) and **capacity-building test** (pre, post, follow-up) are
-simulated by :func:`simulate_enterprise_rounds` and :func:`simulate_capacity`; see their notes.
+**Fieldwork** (``WorldConfig``): baseline from 3 March 2025 and endline from 2 March 2026, one
+visit day per enterprise and round within six weeks (working days), three enumerators per city
+working through the enterprise's apprentices from 8:30, about 38 minutes per interview (1-4
+minutes for a refusal or a tracking-only record); capacity-building events every two weeks from
+May 2025, post-test two days and follow-up 120 days after the pre-test. Every date falls before
+the 31 December 2026 deletion date the consent texts promise.
+
+**Enterprise survey** (both rounds) and **capacity-building test** (pre, post, follow-up, with a
+learning gain that differs by training module) are simulated by
+:func:`simulate_enterprise_rounds` and :func:`simulate_capacity`; see their notes.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 import numpy as np
 import pandas as pd
@@ -118,13 +130,16 @@ from scipy.special import expit
 from evaluation.synthetic import tables
 
 __all__ = [
+    "CAPACITY_MODULE_GAIN",
     "CORE_SKILL_ITEMS",
+    "DEFAULT_CAPACITY_MODULES",
     "GREEN_QUIZ_ITEMS",
     "Effects",
     "Population",
     "WorldConfig",
     "enumerators_of",
     "gb11643_check_digit",
+    "minor_at",
     "simulate_capacity",
     "simulate_enterprise_rounds",
     "simulate_population",
@@ -248,6 +263,30 @@ class Effects:
     skill_gap_share: float = -5.0
 
 
+#: Training modules of the capacity-building test (``cb_module`` tags of the form), with the
+#: world's relative learning gain in each (a parameter of the simulation).
+CAPACITY_MODULE_GAIN: MappingProxyType = MappingProxyType(
+    {
+        "appr_systems": 1.2,
+        "r208": 0.9,
+        "core_skills": 1.0,
+        "green_skills": 1.1,
+        "anticipation": 0.8,
+        "tracer_me": 0.6,
+    }
+)
+#: The item modules of the project's capacity-building test (cb_q01 .. cb_q19), the default
+#: when no form is given.
+DEFAULT_CAPACITY_MODULES: tuple[str, ...] = (
+    *("appr_systems",) * 4,
+    *("r208",) * 3,
+    *("core_skills",) * 3,
+    *("green_skills",) * 3,
+    *("anticipation",) * 3,
+    *("tracer_me",) * 3,
+)
+
+
 @dataclass(frozen=True, slots=True)
 class WorldConfig:
     """Size, timing and parameters of a demo world.
@@ -264,10 +303,13 @@ class WorldConfig:
         Capacity-building events (workshops) with a knowledge test.
     participants_per_event : int
         Mean participants per event.
-    capacity_items : int
-        Multiple-choice items of the capacity-building test (``cb_q01`` ...).
+    capacity_modules : tuple of str
+        The training module of each multiple-choice item of the capacity-building test
+        (``cb_q01`` ...), as the form's ``cb_module`` tags; its length is the number of items.
     baseline_start, endline_start : datetime.date
-        First fieldwork day of each round.
+        First fieldwork day of each round. Defaults: 3 March 2025 and 2 March 2026, so that
+        every interview and the capacity-building follow-up (by December 2025) fall before the
+        31 December 2026 deletion date the consent texts promise.
     fieldwork_days : int
         Length of each round's fieldwork (calendar days).
     effects : Effects
@@ -276,12 +318,12 @@ class WorldConfig:
 
     seed: int = 0
     n_enterprises: int = 60
-    apprentices_per_enterprise: int = 83
+    apprentices_per_enterprise: int = 95
     capacity_events: int = 6
     participants_per_event: int = 30
-    capacity_items: int = 18
-    baseline_start: dt.date = dt.date(2026, 12, 1)
-    endline_start: dt.date = dt.date(2027, 12, 1)
+    capacity_modules: tuple[str, ...] = DEFAULT_CAPACITY_MODULES
+    baseline_start: dt.date = dt.date(2025, 3, 3)
+    endline_start: dt.date = dt.date(2026, 3, 2)
     fieldwork_days: int = 42
     effects: Effects = field(default_factory=Effects)
 
@@ -296,6 +338,15 @@ class WorldConfig:
             )
         if self.n_enterprises > 999 * len(tables.CITIES):
             raise ValueError(f"at most {999 * len(tables.CITIES)} enterprises")
+        if not self.capacity_modules:
+            raise ValueError("the capacity-building test needs at least one item")
+        if self.endline_start <= self.baseline_start:
+            raise ValueError("the endline must start after the baseline")
+
+    @property
+    def capacity_items(self) -> int:  # numpydoc ignore=RT01
+        """Number of multiple-choice items of the capacity-building test."""
+        return len(self.capacity_modules)
 
 
 @dataclass(frozen=True, slots=True)
@@ -350,6 +401,34 @@ def _with(frame: pd.DataFrame, columns: dict[str, np.ndarray]) -> pd.DataFrame:
     return pd.concat([kept, pd.DataFrame(columns, index=frame.index)], axis=1)
 
 
+def _concat(*parts: np.ndarray) -> np.ndarray:
+    """Join string arrays element by element (vectorised)."""
+    joined = np.asarray(parts[0], dtype=str)
+    for part in parts[1:]:
+        joined = np.char.add(joined, np.asarray(part, dtype=str))
+    return joined
+
+
+def _digits(values: np.ndarray, width: int) -> np.ndarray:
+    """Non-negative integers as zero-padded text."""
+    return np.char.zfill(np.asarray(values).astype(np.int64).astype(str), width)
+
+
+def _lookup(table: Mapping, keys: np.ndarray) -> np.ndarray:
+    """Map integer keys through a small table (vectorised)."""
+    keys = np.asarray(keys).astype(int)
+    low = min(table)
+    values = np.zeros(max(table) - low + 1, dtype=np.asarray(list(table.values())).dtype)
+    for key, value in table.items():
+        values[key - low] = value
+    return values[keys - low]
+
+
+def _sector_values(column: str) -> np.ndarray:
+    """One column of :data:`~evaluation.synthetic.tables.SECTORS`, by sector index."""
+    return np.array([sector[column] for sector in tables.SECTORS])
+
+
 def _clip01(p: np.ndarray) -> np.ndarray:
     return np.clip(p, 0.01, 0.995)
 
@@ -387,6 +466,11 @@ def _enterprises(config: WorldConfig, cities: pd.DataFrame) -> pd.DataFrame:
     sectors = tables.SECTORS
     sector_index = _choice(rng, np.arange(len(sectors)), [s["weight"] for s in sectors], n)
     size_probs = np.array([sectors[k]["size"] for k in sector_index])
+    # Sampled enterprises must hold their sample of apprentices and young workers: bands too
+    # small for 1.5 times the mean sample per enterprise are not drawn (the largest always is).
+    room = _BAND_BOUNDS[:, 1] >= 1.5 * config.apprentices_per_enterprise
+    room[-1] = True
+    size_probs = size_probs * room[None, :]
     size = _rowwise_choice(rng, size_probs) + 1
     low, high = _BAND_BOUNDS[size - 1, 0], _BAND_BOUNDS[size - 1, 1]
     employees = np.round(np.exp(rng.uniform(np.log(low), np.log(high + 1)))).astype(int)
@@ -486,14 +570,15 @@ def _birth(rng: np.random.Generator, n: int, interview: np.ndarray) -> pd.DataFr
 def _resident_ids(area: np.ndarray, birth: np.ndarray, female: np.ndarray, rng) -> np.ndarray:
     """Synthetic 18-character resident ID numbers with valid GB 11643-1999 check digits."""
     n = len(area)
-    dates = pd.to_datetime(birth).strftime("%Y%m%d").to_numpy()
-    serial = rng.integers(0, 500, n) * 2 + np.where(female == 1, 0, 1)  # odd men, even women
-    body = np.array(
-        [f"{a}{d}{s:03d}" for a, d, s in zip(area, dates, serial, strict=True)], dtype=object
+    dates = np.char.replace(
+        np.datetime_as_string(np.asarray(birth).astype("datetime64[D]")), "-", ""
     )
-    digits = np.frombuffer("".join(body).encode("ascii"), dtype=np.uint8).reshape(n, 17) - 48
-    check = np.array(list("10X98765432"))[(digits.astype(int) @ _GB11643_WEIGHTS) % 11]
-    return np.array([b + c for b, c in zip(body, check, strict=True)], dtype=object)
+    serial = rng.integers(0, 500, n) * 2 + np.where(female == 1, 0, 1)  # odd men, even women
+    body = _concat(np.asarray(area, dtype=str), dates.astype(str), _digits(serial, 3))
+    digits = np.frombuffer(body.astype("<U17").astype("S17").tobytes(), dtype=np.uint8)
+    digits = digits.reshape(n, 17).astype(int) - 48
+    check = np.array(list("10X98765432"))[(digits @ _GB11643_WEIGHTS) % 11]
+    return _concat(body, check).astype(object)
 
 
 _GB11643_WEIGHTS = np.array((7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2))
@@ -539,10 +624,7 @@ def _names(rng: np.random.Generator, female: np.ndarray) -> np.ndarray:
         male_chars[rng.integers(0, len(male_chars), n)],
     )
     two = rng.random(n) < 0.6
-    return np.array(
-        [s + f + (t if w else "") for s, f, t, w in zip(surnames, first, second, two, strict=True)],
-        dtype=object,
-    )
+    return _concat(surnames, first, np.where(two, second, "")).astype(object)
 
 
 _PHONE_PREFIX = np.array(
@@ -556,21 +638,22 @@ _PHONE_PREFIX = np.array(
 def _phones(rng: np.random.Generator, n: int) -> np.ndarray:
     prefix = _PHONE_PREFIX[rng.integers(0, len(_PHONE_PREFIX), n)]
     rest = rng.integers(0, 100_000_000, n)
-    return np.array([f"{p}{r:08d}" for p, r in zip(prefix, rest, strict=True)], dtype=object)
+    return _concat(prefix.astype(str), _digits(rest, 8)).astype(object)
 
 
 def _covariates(config: WorldConfig, ent: pd.DataFrame, cities: pd.DataFrame) -> pd.DataFrame:
     rng = stream(config.seed, "apprentices")
     sizes = 1 + rng.poisson(config.apprentices_per_enterprise - 1, len(ent))
-    sizes = np.minimum(sizes, 999)
+    # At most 80% of an enterprise's staff are in the sample (and three-digit IDs).
+    capacity = np.maximum(1, np.floor(0.8 * ent["employees"].to_numpy())).astype(int)
+    sizes = np.minimum(np.minimum(sizes, capacity), 999)
     e_index = np.repeat(np.arange(len(ent)), sizes)
     n = len(e_index)
-    within = np.concatenate([np.arange(1, k + 1) for k in sizes])
+    within = np.arange(n) - np.repeat(np.cumsum(sizes) - sizes, sizes) + 1
     e = ent.iloc[e_index].reset_index(drop=True)
-    sectors = tables.SECTORS
     sector = e["sector_index"].to_numpy()
-    female = (rng.random(n) < np.array([sectors[k]["female"] for k in sector])).astype(int)
-    rural = (rng.random(n) < np.array([sectors[k]["rural"] for k in sector])).astype(int)
+    female = (rng.random(n) < _sector_values("female")[sector]).astype(int)
+    rural = (rng.random(n) < _sector_values("rural")[sector]).astype(int)
     start = np.datetime64(config.baseline_start)
     interview_day = start + e["visit_baseline"].to_numpy().astype("timedelta64[D]")
     birth = _birth(rng, n, interview_day)
@@ -582,7 +665,7 @@ def _covariates(config: WorldConfig, ent: pd.DataFrame, cities: pd.DataFrame) ->
     edu = _EDU_CODES[edu_index]
     young = birth["age"].to_numpy() < 19
     edu = np.where(young & (edu >= 7), np.where(rng.random(n) < 0.5, 5, 6), edu)
-    isced = np.vectorize(tables.EDU_LEVEL_ISCED.get)(edu)
+    isced = _lookup(tables.EDU_LEVEL_ISCED, edu)
     hukou_type = np.where(
         rural == 1,
         np.where(rng.random(n) < 0.6, 1, 3),
@@ -594,7 +677,9 @@ def _covariates(config: WorldConfig, ent: pd.DataFrame, cities: pd.DataFrame) ->
     hukou_location = _rowwise_choice(rng, loc_probs) + 1
     frame = pd.DataFrame(
         {
-            "resp_id": [f"{eid}{k:03d}" for eid, k in zip(e["enterprise_id"], within, strict=True)],
+            "resp_id": _concat(e["enterprise_id"].to_numpy(dtype=str), _digits(within, 3)).astype(
+                object
+            ),
             "enterprise_id": e["enterprise_id"].to_numpy(),
             "city": e["city"].to_numpy(),
             "city_number": e["city_number"].to_numpy(),
@@ -645,7 +730,7 @@ def _demographics(config: WorldConfig, frame: pd.DataFrame) -> pd.DataFrame:
     level = np.where(rng.random(n) < 0.8, 3, 4)
     wg[disabled, domain[disabled]] = level[disabled]
     cert_card = np.where(disabled & (rng.random(n) < 0.4), 1, 0)
-    sector_field = np.array([tables.SECTORS[k]["field"] for k in frame["sector_index"]])
+    sector_field = _sector_values("field")[frame["sector_index"].to_numpy()]
     edu = frame["edu_level"].to_numpy()
     other_field = _choice(rng, np.array([4, 6, 7, 9, 10, 2]), [0.25, 0.15, 0.25, 0.1, 0.2, 0.05], n)
     field_ = np.where(edu == 4, 0, np.where(rng.random(n) < 0.55, sector_field, other_field))
@@ -655,7 +740,7 @@ def _demographics(config: WorldConfig, frame: pd.DataFrame) -> pd.DataFrame:
         mask = field_ == code
         majors[mask] = np.array(names, dtype=object)[(u[mask] * len(names)).astype(int)]
     majors[edu <= 3] = "无"
-    completion = np.vectorize(_COMPLETION_AGE.get)(edu) + rng.integers(0, 2, n)
+    completion = _lookup(_COMPLETION_AGE, edu) + rng.integers(0, 2, n)
     year_done = np.minimum(frame["birth_year"].to_numpy() + completion, config.baseline_start.year)
     vocational = (edu >= 5) & (edu <= 8)
     cert_any = _rowwise_choice(
@@ -745,8 +830,8 @@ def _draw_occupations(rng, sector_code: np.ndarray, isced: np.ndarray) -> np.nda
 
 
 def _mismatch(isced: np.ndarray, major: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    low = np.array([tables.ISCO_REQUIRED_ISCED[m][0] for m in major])
-    high = np.array([tables.ISCO_REQUIRED_ISCED[m][1] for m in major])
+    low = _lookup({m: r[0] for m, r in tables.ISCO_REQUIRED_ISCED.items()}, major)
+    high = _lookup({m: r[1] for m, r in tables.ISCO_REQUIRED_ISCED.items()}, major)
     return (isced > high).astype(int), (isced < low).astype(int)
 
 
@@ -910,6 +995,9 @@ def _outcomes(config: WorldConfig, frame: pd.DataFrame, ent: pd.DataFrame, citie
     out["occ_b"] = occ_b
     out["occ_0"] = occ0
     out["occ_1"] = occ1
+    climbs = up[occ_e0] != occ_e0
+    out["promoted_0"] = (promoted0 & climbs).astype(int)
+    out["promoted_1"] = (promoted1 & climbs).astype(int)
     out["isco_b"], out["isco_0"], out["isco_1"] = isco[occ_b], isco[occ0], isco[occ1]
     for suffix, o in (("b", occ_b), ("0", occ0), ("1", occ1)):
         over, under = _mismatch(isced, major[o])
@@ -939,10 +1027,8 @@ def _participation(config: WorldConfig, frame: pd.DataFrame, ent: pd.DataFrame) 
     rng = stream(config.seed, "schedule")
     n = len(frame)
     age = frame["age"].to_numpy()
-    minor = age < 18
     consent = rng.random(n) >= 0.025
-    guardian = np.where(minor, rng.random(n) >= 0.08, True)
-    in_panel = consent & guardian
+    guardian_draw = rng.random(n)
     e_index = ent.set_index("enterprise_id").index.get_indexer(frame["enterprise_id"])
     re_attr = ent["re_attrition"].to_numpy()[e_index]
     core_b = _core_mean(frame, "b")
@@ -957,7 +1043,6 @@ def _participation(config: WorldConfig, frame: pd.DataFrame, ent: pd.DataFrame) 
     status = np.where(
         lost, np.where(why < 0.35, 3, np.where(why < 0.355, 5, 4)), np.where(phone, 2, 1)
     )
-    status = np.where(in_panel, status, 0)
     # Interview times: each enumerator works through the enterprise's apprentices in order.
     start_day = {
         "baseline": np.datetime64(config.baseline_start),
@@ -978,12 +1063,20 @@ def _participation(config: WorldConfig, frame: pd.DataFrame, ent: pd.DataFrame) 
         seconds = minutes * 60 + rng.integers(0, 60, n)
         start = day.astype("datetime64[s]") + seconds.astype("timedelta64[s]")
         length = np.exp(rng.normal(np.log(38 * 60), 0.25, n))
-        if round_name == "endline":
+        short = rng.uniform(60, 240, n)
+        if round_name == "baseline":
+            # Minors need a guardian's consent at the interview itself.
+            minor = minor_at(start, frame["birth_date"].to_numpy())
+            guardian = np.where(minor, guardian_draw >= 0.08, True)
+            in_panel = consent & guardian
+            length = np.where(in_panel, length, short)
+        else:
             length = np.where(status == 2, length * 0.8, length)
-            length = np.where(status >= 3, rng.uniform(60, 240, n), length)
+            length = np.where(status >= 3, short, length)
         schedule[f"start_{round_name}"] = start
         schedule[f"end_{round_name}"] = start + length.astype("timedelta64[s]")
         schedule[f"upload_{round_name}"] = rng.uniform(120, 36 * 3600, n).astype("timedelta64[s]")
+    status = np.where(in_panel, status, 0)
     return _with(
         frame,
         {
@@ -996,6 +1089,25 @@ def _participation(config: WorldConfig, frame: pd.DataFrame, ent: pd.DataFrame) 
             **schedule,
         },
     )
+
+
+def minor_at(moment: np.ndarray, birth: np.ndarray) -> np.ndarray:
+    """Whether each person is under 18 at a moment (the rule of the consent questions).
+
+    Parameters
+    ----------
+    moment : numpy.ndarray of datetime64
+        The interview.
+    birth : numpy.ndarray of datetime64
+        Dates of birth.
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        True for minors: fewer than ``18 x 365.25`` days old.
+    """
+    days = np.asarray(moment).astype("datetime64[D]") - np.asarray(birth).astype("datetime64[D]")
+    return days.astype(int) < 18 * 365.25
 
 
 def _observed(frame: pd.DataFrame) -> pd.DataFrame:
@@ -1061,36 +1173,61 @@ def simulate_enterprise_rounds(population: Population) -> pd.DataFrame:
     -------
     pandas.DataFrame
         One row per enterprise and round (``enterprise_id``, ``round``), with the enterprise
-        questionnaire's contract variables as numbers and the potential endline satisfaction
-        and skill-gap share of both states (``sat_0``, ``sat_1``, ``gap_0``, ``gap_1``).
+        questionnaire's quantities as numbers (``ent_*`` columns named as the questions), the
+        visit outcome ``ent_visit_status`` and the potential endline satisfaction and skill-gap
+        share of both states (``sat_0``, ``sat_1``, ``gap_0``, ``gap_1``).
 
     Notes
     -----
-    Unit: enterprise x round. Employees by sex (women: the sector share of apprentices);
-    vacancies :math:`\text{Poisson}(0.03 \times \text{employees})`, a binomial 40% of them hard
-    to fill; skill-gap share :math:`25 + 10\,z_e + 4\,z_{er}` points (+ ``effects.skill_gap_share``
-    for treated enterprises at endline), clipped to 0-100; apprentices at least the sampled
-    number; subsidies of at least RMB 5,000 for 80% of treated enterprises at endline (the 2021
-    guideline's floor), 30% of others; satisfaction with apprentices (sat5) graded from a latent
-    :math:`z_e + \epsilon_{er}` (+ ``effects.employer_satisfaction`` for treated at endline).
+    Unit: enterprise x round. Employees vary by :math:`U(0.95, 1.08)` around the frame's number,
+    kept inside the enterprise's size band and at least its apprentices; women by the sector
+    share of apprentices; staff with skill-level certificates (junior 15%, intermediate 10%,
+    senior 5%, technician 2%, senior technician 0.5%, binomial); hires
+    :math:`\text{Poisson}(0.12 \times \text{employees})`; vacancies
+    :math:`\text{Poisson}(0.03 \times \text{employees})`, a binomial 40% of them hard to fill;
+    skill-gap share :math:`25 + 10\,z_e + 4\,z_{er}` points (+ ``effects.skill_gap_share`` for
+    treated enterprises at endline), clipped to 0-100; apprentices at least the sampled
+    apprentices (3-12% of staff otherwise); completions and drop-outs in the last year
+    (endline), the cohort that completed 12-24 months ago and its retention at 6 and 12 months
+    (nested binomials); subsidies of at least RMB 5,000 for 80% of treated enterprises at endline
+    (the 2021 guideline's floor), 30% of others; satisfaction with apprentices (sat5) graded from
+    a latent :math:`z_e + \epsilon_{er}` (+ ``effects.employer_satisfaction`` for treated at
+    endline). At endline 4% of enterprises are not interviewed (declined, closed, moved or not
+    found: ``ent_visit_status`` 2-6); every baseline visit succeeds (the sample is drawn from
+    enterprises that agreed to take part).
     """
     config = population.config
     rng = stream(config.seed, "enterprise_survey")
     ent = population.enterprises
     n = len(ent)
     app = population.apprentices
-    sampled = app.groupby("enterprise_id").size().reindex(ent["enterprise_id"]).to_numpy()
-    female_share = np.array([tables.SECTORS[k]["female"] for k in ent["sector_index"]])
+    learners = app[app["apprentice_b"].to_numpy() == 1]
+    sampled = learners.groupby("enterprise_id").size().reindex(ent["enterprise_id"]).fillna(0)
+    sampled = sampled.to_numpy().astype(int)
+    female_share = _sector_values("female")[ent["sector_index"].to_numpy()]
+    rural_share = _sector_values("rural")[ent["sector_index"].to_numpy()]
     employees = ent["employees"].to_numpy()
+    size = ent["size"].to_numpy()
     treat = ent["treatment"].to_numpy()
     z_gap = rng.normal(0, 1, n)
     z_sat = rng.normal(0, 1, n)
-    appr_total = np.maximum(sampled, np.round(employees * rng.uniform(0.03, 0.12, n))).astype(int)
-    rows = []
+    share = rng.uniform(0.03, 0.12, n)
+    appr_total = np.maximum(sampled, np.round(employees * share)).astype(int)
+    appr_total = np.maximum(np.minimum(appr_total, employees), 1)
+    band_low = _BAND_BOUNDS[size - 1, 0].astype(int)
+    band_high = np.where(size == 5, 500_000, _BAND_BOUNDS[size - 1, 1]).astype(int)
+    since = rng.integers(2015, 2025, n)
+    lost = rng.random(n) < 0.04
+    why_lost = rng.choice(np.array([2, 3, 5, 6]), n, p=[0.4, 0.25, 0.15, 0.2])
+    frames = []
     for round_name in ("baseline", "endline"):
         endline = round_name == "endline"
-        emp = np.maximum(1, np.round(employees * rng.uniform(0.95, 1.08, n))).astype(int)
+        emp = np.round(employees * rng.uniform(0.95, 1.08, n)).astype(int)
+        emp = np.maximum(np.clip(emp, band_low, band_high), appr_total)
+        levels = rng.multinomial(emp, [0.15, 0.10, 0.05, 0.02, 0.005, 0.675])
+        cert = dict(zip(("junior", "inter", "senior", "tech", "srtech"), levels.T, strict=False))
         vac = rng.poisson(0.03 * emp)
+        htf = rng.binomial(vac, 0.4)
         gap_0 = np.clip(np.round(25 + 10 * z_gap + rng.normal(0, 4, n)), 0, 100)
         gap_1 = np.clip(gap_0 + config.effects.skill_gap_share, 0, 100) if endline else gap_0
         sat_noise = rng.normal(0, 0.8, n)
@@ -1099,41 +1236,65 @@ def simulate_enterprise_rounds(population: Population) -> pd.DataFrame:
         shift = config.effects.employer_satisfaction if endline else 0.0
         sat_1 = 1 + (z_sat[:, None] + shift + sat_noise[:, None] > sat_cut[None, :]).sum(axis=1)
         subsidised = rng.random(n) < np.where((treat == 1) & endline, 0.8, 0.3)
-        completed = rng.binomial(appr_total, 0.35) if endline else np.zeros(n, int)
-        dropped = rng.binomial(appr_total - completed, 0.12) if endline else np.zeros(n, int)
-        rows.append(
+        not_received = rng.choice(np.array([2, 3, 4]), n, p=[0.2, 0.15, 0.65])
+        completed = rng.binomial(appr_total, 0.35) if endline else rng.binomial(appr_total, 0.2)
+        dropped = rng.binomial(appr_total - completed, 0.12)
+        cohort = rng.binomial(appr_total, 0.3)
+        retained_6m = rng.binomial(cohort, np.where((treat == 1) & endline, 0.85, 0.78))
+        retained_12m = rng.binomial(retained_6m, 0.88)
+        mentors = np.maximum(1, rng.binomial(appr_total, 0.25))
+        frames.append(
             pd.DataFrame(
                 {
                     "enterprise_id": ent["enterprise_id"].to_numpy(),
                     "round": round_name,
                     "treatment": treat,
+                    "ent_visit_status": np.where(endline & lost, why_lost, 1),
                     "ent_ownership": ent["ownership"].to_numpy(),
                     "ent_industry": ent["industry"].to_numpy(),
-                    "ent_size": ent["size"].to_numpy(),
+                    "ent_size": size,
                     "ent_employees_total": emp,
                     "ent_employees_female": rng.binomial(emp, female_share),
+                    **{f"ent_emp_cert_{level}": count for level, count in cert.items()},
+                    "ent_rural_share": np.clip(
+                        np.round(100 * rural_share * rng.uniform(0.6, 1.1, n)), 0, 100
+                    ).astype(int),
+                    "ent_hires_12m": rng.poisson(0.12 * emp),
                     "ent_vacancies": vac,
-                    "ent_vacancies_htf": rng.binomial(vac, 0.4),
+                    "ent_vacancies_htf": htf,
                     "ent_appr_participates": np.ones(n, dtype=int),
+                    "ent_appr_since_year": since,
                     "ent_appr_total": appr_total,
                     "ent_appr_female": rng.binomial(appr_total, female_share),
-                    "ent_appr_rural": rng.binomial(appr_total, 0.55),
+                    "ent_appr_rural": rng.binomial(appr_total, rural_share),
                     "ent_appr_disability": rng.binomial(appr_total, 0.015),
                     "ent_appr_completed": completed,
                     "ent_appr_dropped": dropped,
-                    "ent_appr_retained_12m": rng.binomial(completed, 0.75),
+                    "ent_appr_certified": rng.binomial(completed, 0.8),
+                    "ent_mentor_n": mentors,
+                    "ent_mentor_trained": rng.binomial(
+                        mentors, np.where((treat == 1) & endline, 0.8, 0.4)
+                    ),
+                    "ent_appr_offjob_hours": np.round(
+                        rng.gamma(3.0, 8.0, n) + 8 * ((treat == 1) & endline)
+                    ).astype(int),
                     "ent_appr_cost": np.round(rng.lognormal(np.log(12000), 0.35, n), -2),
+                    "ent_appr_subsidy_status": np.where(subsidised, 1, not_received),
                     "ent_appr_subsidy": np.where(
                         subsidised, np.round(rng.uniform(5000, 8000, n), -2), 0
                     ),
+                    "ent_appr_cohort": cohort,
+                    "ent_appr_retained_6m": retained_6m,
+                    "ent_appr_retained_12m": retained_12m,
                     "gap_0": gap_0,
                     "gap_1": gap_1,
                     "sat_0": sat_0,
                     "sat_1": sat_1,
+                    "tools_draw": rng.random(n),
                 }
             )
         )
-    frame = pd.concat(rows, ignore_index=True)
+    frame = pd.concat(frames, ignore_index=True)
     treated = frame["treatment"].to_numpy() == 1
     return frame.assign(
         ent_skill_gap_share=np.where(treated, frame["gap_1"], frame["gap_0"]).astype(int),
@@ -1141,39 +1302,43 @@ def simulate_enterprise_rounds(population: Population) -> pd.DataFrame:
     )
 
 
-def simulate_capacity(population: Population, n_items: int | None = None) -> pd.DataFrame:
+def simulate_capacity(population: Population) -> pd.DataFrame:
     r"""Simulate the capacity-building knowledge test (pre, post and follow-up).
 
     Parameters
     ----------
     population : Population
-        The world (its seed and the events' cities).
-    n_items : int, optional
-        Number of multiple-choice items; ``config.capacity_items`` when omitted (the demo uses
-        the instrument's own number of ``cb_qNN`` items when the instrument exists).
+        The world (its seed, the events' cities and ``config.capacity_modules``, the module of
+        each item).
 
     Returns
     -------
     pandas.DataFrame
         One row per participant and round (``participant_id``, ``round``): event, sex, the
         item results ``cb_qNN__r`` (1 correct, 0 wrong, -1 don't know), the expected score
-        ``expected_score`` (percent) from the item response model, and ``wrong_draw``.
+        ``expected_score`` (percent) from the item response model and by module
+        (``expected_<module>``), a latent self-efficacy and the draws that pick wrong options
+        and the participant's profile (``wrong_draw``, ``profile_draw``).
 
     Notes
     -----
     Unit: participant x round. Ability :math:`\theta_p \sim N(0, 1)`, item difficulties
     :math:`b_j \sim N(0, 0.8^2)` (world parameters); :math:`P(\text{correct}) =
-    \operatorname{expit}(\theta_p + g_r\,\delta_p - b_j)` with :math:`\delta_p \sim
-    N(\text{effects.capacity\_gain}, 0.3^2)`, :math:`g` = 0 (pre), 1 (post), 0.6 (follow-up).
-    A wrong answer is "don't know" with probability 0.3 (pre) or 0.15 (later). 5% miss the
-    post-test and 35% the follow-up. There is no comparison group: the true learning gain is
-    the mean of the expected score differences (see :func:`evaluation.synthetic.truth.truth`).
+    \operatorname{expit}(\theta_p + g_r\,\delta_p\,m_{k(j)} - b_j)` with :math:`\delta_p \sim
+    N(\text{effects.capacity\_gain}, 0.3^2)`, :math:`m_k` the module's relative gain
+    (:data:`CAPACITY_MODULE_GAIN`, 1 for an unknown tag) and :math:`g` = 0 (pre), 1 (post),
+    0.6 (follow-up). A wrong answer is "don't know" with probability 0.3 (pre) or 0.15
+    (later). 5% miss the post-test and 35% the follow-up. There is no comparison group: the
+    true learning gain is the mean of the expected score differences (see
+    :func:`evaluation.synthetic.truth.truth`).
     """
     config = population.config
     rng = stream(config.seed, "capacity")
     params = stream(config.seed, "parameters").spawn(1)[0]
-    items = n_items or config.capacity_items
+    modules = np.asarray(config.capacity_modules, dtype=object)
+    items = len(modules)
     difficulty = params.normal(0, 0.8, items)
+    module_gain = np.array([CAPACITY_MODULE_GAIN.get(m, 1.0) for m in modules])
     sizes = np.maximum(10, rng.poisson(config.participants_per_event, config.capacity_events))
     event = np.repeat(np.arange(config.capacity_events), sizes)
     n = len(event)
@@ -1187,26 +1352,29 @@ def simulate_capacity(population: Population, n_items: int | None = None) -> pd.
         "post": rng.random(n) >= 0.05,
         "followup": rng.random(n) >= 0.35,
     }
-    rows = []
+    profile_draw = rng.random(n)
+    ids = np.char.add("P", np.char.zfill(np.arange(1, n + 1).astype(str), 5)).astype(object)
+    events = np.char.add("EV", np.char.zfill((event + 1).astype(str), 3)).astype(object)
+    frames = []
     for round_name, g, dk_rate in (("pre", 0.0, 0.3), ("post", 1.0, 0.15), ("followup", 0.6, 0.15)):
-        p = expit((theta + g * delta)[:, None] - difficulty[None, :])
+        p = expit(theta[:, None] + g * delta[:, None] * module_gain[None, :] - difficulty[None, :])
         correct = rng.random((n, items)) < p
         dont_know = rng.random((n, items)) < dk_rate
         result = np.where(correct, 1, np.where(dont_know, -1, 0))
-        frame = pd.DataFrame(
-            {
-                "participant_id": [f"P{k + 1:05d}" for k in range(n)],
-                "event_id": [f"EV{e + 1:03d}" for e in event],
-                "event_city": event_city[event],
-                "round": round_name,
-                "female": female,
-                "present": present[round_name],
-                "expected_score": 100 * p.mean(axis=1),
-                "wrong_draw": rng.random(n),
-                "selfeff_latent": 0.5 * theta + g * 0.4 + rng.normal(0, 0.8, n),
-            }
-        )
-        for j in range(items):
-            frame[f"cb_q{j + 1:02d}__r"] = result[:, j]
-        rows.append(frame)
-    return pd.concat(rows, ignore_index=True)
+        columns: dict[str, object] = {
+            "participant_id": ids,
+            "event_id": events,
+            "event_city": event_city[event],
+            "round": round_name,
+            "female": female,
+            "present": present[round_name],
+            "expected_score": 100 * p.mean(axis=1),
+            "wrong_draw": rng.random(n),
+            "profile_draw": profile_draw,
+            "selfeff_latent": 0.5 * theta + g * 0.4 + rng.normal(0, 0.8, n),
+        }
+        for module in dict.fromkeys(modules):
+            columns[f"expected_{module}"] = 100 * p[:, modules == module].mean(axis=1)
+        columns.update({f"cb_q{j + 1:02d}__r": result[:, j] for j in range(items)})
+        frames.append(pd.DataFrame(columns))
+    return pd.concat(frames, ignore_index=True)

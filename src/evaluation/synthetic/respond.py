@@ -4,10 +4,13 @@
 form order, the way a data-collection app would: a question is asked only where its skip logic
 (and every enclosing group's) holds; an answer is drawn from the question's type, choice list
 (with its ``choice_filter``), range, regular-expression constraint and special codes, then redrawn
-until the question's full constraint holds (:func:`~evaluation.instruments.model.full_constraint`
-through the expression evaluator); calculations are evaluated; repeats get their
-``repeat_count`` instances. Values the data-generating process decides (``fixed``) are used where
-the form asks the question, and checked like any answer; every disagreement is counted in a note.
+until the question's full constraint holds (``evaluation.instruments.model.full_constraint``
+through the expression evaluator); calculations (and the ``calculation`` of a read-only input
+such as a select pre-filled from the sample frame) are evaluated; ``pulldata()`` reads the form's
+attached CSV files, as ODK Collect, Enketo and SurveyCTO do; repeats get their
+``repeat_count`` instances and ``position(..)``. Values the data-generating process decides
+(``fixed``) are used where the form asks the question, and checked like any answer; every
+disagreement is counted in a note.
 
 :func:`check_responses` re-reads finished responses with the evaluator alone and lists every
 violation: the test of "clean" data is that it finds none.
@@ -17,6 +20,10 @@ Notes
 Answers are text, as forms store them: select codes as their choice names (a select_multiple's
 codes space-separated), numbers without trailing zeros, ``""`` for unanswered. Columns share one
 string object per distinct value, so a 50,000-row table costs a pointer per cell.
+
+The engine works on a store of columns (one object array per question) and builds, for each
+expression, a frame of only the columns the expression reads: each question costs a few
+vectorised evaluations over all submissions, never a loop over respondents.
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ import datetime as dt
 import re
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -46,6 +53,8 @@ __all__ = [
     "Table",
     "answer_instrument",
     "check_responses",
+    "join_codes",
+    "pulldata_columns",
     "sample_regex",
 ]
 
@@ -75,7 +84,7 @@ class EngineOptions:
     not_applicable_rate: float = 0.0
     max_repeats: int = 3
     max_tries: int = 40
-    today: dt.date = dt.date(2026, 12, 1)
+    today: dt.date = dt.date(2025, 3, 3)
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,6 +202,7 @@ class Responses:
 # --------------------------------------------------------------------------------------------
 
 _NO_VALUE_TYPES = frozenset({"note", "hidden", "trigger"})
+_CONTAINERS = ("repeat", "loop")
 
 
 def _blank(n: int) -> np.ndarray:
@@ -217,11 +227,30 @@ def _as_text(values: pd.Series) -> np.ndarray:
 
 
 def _pool(values: np.ndarray) -> np.ndarray:
-    """Share one string object per distinct value."""
+    """Share one (Python ``str``) object per distinct value."""
     if len(values) == 0:
         return values.astype(object)
-    uniques, inverse = np.unique(values.astype(str), return_inverse=True)
-    return np.array([str(u) for u in uniques], dtype=object)[inverse]
+    codes, uniques = pd.factorize(pd.Series(values, dtype=object))
+    pool = np.array([str(u) for u in uniques] + [""], dtype=object)
+    return pool[codes]
+
+
+def _frame(columns: Mapping[str, np.ndarray], size: int) -> pd.DataFrame:
+    """Return the columns as one object frame (text kept as Python ``str``, no inference)."""
+    return pd.DataFrame(dict(columns), index=pd.RangeIndex(size), dtype=object, copy=False)
+
+
+def _table_frame(numbers: Mapping[str, np.ndarray], text: Mapping[str, np.ndarray], size: int):
+    """Return a table's data: integer engine columns first, then the text answers."""
+    frame = _frame(text, size)
+    for k, (name, values) in enumerate(numbers.items()):
+        frame.insert(k, name, np.asarray(values, dtype=np.int64))
+    return frame
+
+
+def _suffixed(stamps: np.ndarray, suffix: str) -> np.ndarray:
+    """Append a suffix to every string (vectorised)."""
+    return np.char.add(np.asarray(stamps, dtype=str), suffix).astype(object)
 
 
 _CLASS = re.compile(r"\[([^\]]+)\]|\\d|\\w|\\.|.")
@@ -282,7 +311,7 @@ def sample_regex(pattern: str, n: int, rng: np.random.Generator) -> np.ndarray:
     body = body[:-1] if body.endswith("$") and not body.endswith("\\$") else body
     if any(c in body for c in "()|"):
         raise SimulationError(f"pattern {pattern!r}: groups and alternation are not supported")
-    pieces = np.full(n, "", dtype=object)
+    pieces = np.full(n, "", dtype=str)
     position = 0
     while position < len(body):
         match = _CLASS.match(body, position)
@@ -299,39 +328,165 @@ def sample_regex(pattern: str, n: int, rng: np.random.Generator) -> np.ndarray:
             )
             position = quant.end()
         counts = rng.integers(low, high + 1, n)
-        alphabet = np.array(list(chars))
+        alphabet = np.array(list(chars), dtype="<U1")
         width = int(counts.max()) if n else 0
         if width == 0:
             continue
         grid = alphabet[rng.integers(0, len(alphabet), (n, width))]
         grid[np.arange(width)[None, :] >= counts[:, None]] = ""
-        joined = np.array(["".join(row) for row in grid.tolist()], dtype=object)
-        pieces = pieces + joined
-    return pieces
+        # Rows of one-character cells read as one string each (trailing blanks drop out).
+        joined = np.ascontiguousarray(grid).view(f"<U{width}").reshape(n)
+        pieces = np.char.add(pieces, joined)
+    return pieces.astype(object)
 
 
 _REGEX_CALL = re.compile(r"regex\(\s*\.\s*,\s*(['\"])(.*?)\1\s*\)")
 _EQUALS_REF = re.compile(r"^\s*\.\s*=\s*\$\{(\w+)\}\s*$")
+_PULLDATA = re.compile(
+    r"pulldata\(\s*(['\"])([^'\"]+)\1\s*,\s*(['\"])([^'\"]+)\3\s*,\s*(['\"])([^'\"]+)\5\s*,"
+    r"\s*\$\{(\w+)\}\s*\)"
+)
+
+
+# --------------------------------------------------------------------------------------------
+# External data: pulldata() and file attachments
+# --------------------------------------------------------------------------------------------
+
+
+def _attachment(name: str, attachments: Mapping[str, pd.DataFrame], question: str) -> pd.DataFrame:
+    for candidate in (name, f"{name}.csv"):
+        if candidate in attachments:
+            return attachments[candidate]
+    raise SimulationError(
+        f"question {question!r} reads {name!r} (pulldata or select from file), which was not "
+        f"passed in attachments (have: {sorted(attachments)})"
+    )
+
+
+def pulldata_columns(
+    expression: str,
+    columns: Mapping[str, np.ndarray],
+    attachments: Mapping[str, pd.DataFrame],
+    question: str = "",
+) -> tuple[str, dict[str, np.ndarray]]:
+    """Replace ``pulldata()`` calls by columns looked up in the form's attached CSV files.
+
+    Parameters
+    ----------
+    expression : str
+        An expression that may call ``pulldata('file', 'column', 'key column', ${ref})``.
+    columns : Mapping of str to numpy.ndarray
+        The answers, by question name (``ref`` is looked up here).
+    attachments : Mapping of str to pandas.DataFrame
+        The attached files by name (``roster.csv`` or ``roster``).
+    question : str, optional
+        The question the expression belongs to, for messages.
+
+    Returns
+    -------
+    str
+        The expression with each call replaced by ``${_pulldata_<k>}``.
+    dict
+        The looked-up columns (text; ``""`` where the key is not in the file, as ODK returns).
+
+    Raises
+    ------
+    SimulationError
+        When the file or one of its columns is missing, or a ``pulldata`` call has a form the
+        engine does not read (the key must be one ``${reference}``).
+
+    Notes
+    -----
+    As in ODK Collect, the first row whose key column equals the value is used.
+    """
+    pulled: dict[str, np.ndarray] = {}
+
+    def replace(match: re.Match) -> str:  # numpydoc ignore=GL08
+        table = _attachment(match.group(2), attachments, question)
+        value, key, ref = match.group(4), match.group(6), match.group(7)
+        missing = [c for c in (value, key) if c not in table.columns]
+        if missing:
+            raise SimulationError(
+                f"question {question!r}: pulldata file {match.group(2)!r} lacks columns {missing}"
+            )
+        first = table.drop_duplicates(key, keep="first")
+        index = pd.Index(first[key].astype(str).to_numpy(dtype=object))
+        found = index.get_indexer(pd.Series(columns[ref], dtype=object).astype(str))
+        looked = first[value].astype(str).to_numpy(dtype=object)
+        name = f"_pulldata_{len(pulled)}"
+        pulled[name] = np.where(found >= 0, looked[np.maximum(found, 0)], "").astype(object)
+        return "${" + name + "}"
+
+    text = _PULLDATA.sub(replace, expression)
+    if "pulldata(" in text:
+        raise SimulationError(
+            f"question {question!r}: pulldata() must read one ${{reference}} as its key: "
+            f"{expression!r}"
+        )
+    return text, pulled
 
 
 # --------------------------------------------------------------------------------------------
 # The engine
 # --------------------------------------------------------------------------------------------
 
+#: Columns the engine keeps beside the answers: row of ``fixed``, main row of a repeat
+#: instance, instance number.
+_ENGINE_COLUMNS = ("_row", "_parent_main", "_position")
+_POSITION_BASE = 1_000_000
+
 
 @dataclass
 class _Context:
     instrument: Instrument
-    fixed: pd.DataFrame
+    fixed: Mapping[str, np.ndarray]
+    repeat_fixed: Mapping[str, pd.Series]
     rng: np.random.Generator
     attachments: Mapping[str, pd.DataFrame]
     options: EngineOptions
     notes: Counter
     tables: list[Table]
+    referenced: frozenset[str] = frozenset()
+    choice_frames: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     def note(self, question: str, kind: str, count: int) -> None:
         if count:
             self.notes[(question, kind)] += int(count)
+
+
+_EXPRESSION_FIELDS = ("relevant", "constraint", "calculation", "choice_filter", "repeat_count")
+
+
+def _prepared(
+    q: Question, columns: Mapping[str, np.ndarray], ctx: _Context
+) -> tuple[Question, pd.DataFrame]:
+    """Resolve ``pulldata`` in a question; return it with a frame of the columns it reads.
+
+    The frame holds the referenced answers, the looked-up ``pulldata`` columns and the engine
+    columns, on a 0-based index (one row per row of ``columns``).
+    """
+    pulled: dict[str, np.ndarray] = {}
+    changes = {}
+    for name in _EXPRESSION_FIELDS:
+        text = getattr(q, name)
+        if text and "pulldata(" in text:
+            rewritten, extra = pulldata_columns(text, columns, ctx.attachments, q.name)
+            # Keep the names of every call distinct across fields.
+            for old in sorted(extra, reverse=True):
+                new = f"{old}_{name}"
+                rewritten = rewritten.replace("${" + old + "}", "${" + new + "}")
+                pulled[new] = extra[old]
+            changes[name] = rewritten
+    prepared = q.replace(**changes) if changes else q
+    names = set(_ENGINE_COLUMNS) | {"start"}
+    for name in _EXPRESSION_FIELDS:
+        text = getattr(prepared, name)
+        if text:
+            names |= parse(text).references
+    data = {c: columns[c] for c in sorted(names) if c in columns}
+    data.update(pulled)
+    size = len(next(iter(columns.values()))) if columns else 0
+    return prepared, _frame(data, size)
 
 
 def _kwargs(frame: pd.DataFrame, ctx: _Context) -> dict:
@@ -375,23 +530,26 @@ def _apply_specials(values: np.ndarray, q: Question, ctx: _Context) -> np.ndarra
 
 def _choices_frame(q: Question, ctx: _Context) -> pd.DataFrame:
     """Return a select's options as a frame: name, special key, exclusive flag, extra columns."""
+    key = f"{q.type} {q.list_name}"
+    if key in ctx.choice_frames:
+        return ctx.choice_frames[key]
     if q.type in FILE_SELECT_TYPES:
-        if q.list_name not in ctx.attachments:
-            raise SimulationError(
-                f"question {q.name!r} reads its choices from {q.list_name!r}, which was not "
-                f"passed in attachments (have: {sorted(ctx.attachments)})"
-            )
-        frame = ctx.attachments[q.list_name].astype(object).copy()
+        frame = _attachment(q.list_name or "", ctx.attachments, q.name).astype(object).copy()
+        frame["name"] = frame["name"].astype(str)
         frame["_special"] = ""
         frame["_exclusive"] = False
-        return frame.reset_index(drop=True)
-    choices = ctx.instrument.choice_list(q.list_name).choices
-    rows = []
-    for c in choices:
-        row = dict(c.extra)
-        row.update(name=c.name, _special=c.special or "", _exclusive=c.exclusive or bool(c.special))
-        rows.append(row)
-    return pd.DataFrame(rows, dtype=object)
+        frame = frame.reset_index(drop=True)
+    else:
+        rows = []
+        for c in ctx.instrument.choice_list(q.list_name).choices:
+            row = dict(c.extra)
+            row.update(
+                name=c.name, _special=c.special or "", _exclusive=c.exclusive or bool(c.special)
+            )
+            rows.append(row)
+        frame = pd.DataFrame(rows, dtype=object)
+    ctx.choice_frames[key] = frame
+    return frame
 
 
 _REF = re.compile(r"\$\{(\w+)\}")
@@ -401,7 +559,8 @@ def _allowed(q: Question, choices: pd.DataFrame, frame: pd.DataFrame, ctx: _Cont
     """Boolean (rows x choices): which options each row may choose (the choice filter).
 
     In a choice filter a bare name is a column of the choices and ``${name}`` an answer; both
-    may be called the same (``city = ${city}``), so answers enter as ``_answer_<name>``.
+    may be called the same (``city = ${city}``), so answers enter as ``_answer_<name>``. The
+    filter is evaluated once per distinct combination of the answers it reads.
     """
     n = len(frame)
     if not q.choice_filter:
@@ -415,12 +574,15 @@ def _allowed(q: Question, choices: pd.DataFrame, frame: pd.DataFrame, ctx: _Cont
         codes = frame.groupby(refs, sort=False, dropna=False).ngroup().to_numpy()
     else:
         codes = np.zeros(n, dtype=int)
-    result = np.zeros((n, len(choices)), dtype=bool)
-    for k in range(int(codes.max()) + 1 if n else 0):
-        row = frame.iloc[int(np.flatnonzero(codes == k)[0])]
+    groups = int(codes.max()) + 1 if n else 0
+    first = np.full(groups, -1)
+    first[codes[::-1]] = np.arange(n)[::-1]
+    patterns = np.zeros((groups, len(choices)), dtype=bool)
+    for k in range(groups):
+        row = frame.iloc[int(first[k])]
         probe = choices.assign(**{f"_answer_{r}": row[r] for r in refs})
-        result[codes == k] = _holds(expression, probe, ctx)[None, :]
-    return result
+        patterns[k] = _holds(expression, probe, ctx)
+    return patterns[codes] if n else np.zeros((0, len(choices)), dtype=bool)
 
 
 def _pick(allowed: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -446,8 +608,8 @@ def _generic(q: Question, frame: pd.DataFrame, ctx: _Context, attempt: int = 0) 
         return _blank(n)
     if kind == "acknowledge":
         return np.full(n, "OK", dtype=object)
-    if kind == "calculate":
-        return _as_text(evaluate_frame(q.calculation or "", frame, **_kwargs(frame, ctx)))
+    if q.calculation and (kind == "calculate" or q.asks_respondent):
+        return _as_text(evaluate_frame(q.calculation, frame, **_kwargs(frame, ctx)))
     if kind in ("select_one", "select_multiple", "rank") or kind in FILE_SELECT_TYPES:
         return _select(q, frame, ctx)
     if kind in ("integer", "decimal", "range"):
@@ -481,12 +643,35 @@ def _select(q: Question, frame: pd.DataFrame, ctx: _Context) -> np.ndarray:
     fallback = _pick(allowed & regular[None, :], rng)
     empty = ~chosen.any(axis=1) & ~use_alone & (fallback >= 0)
     chosen[np.flatnonzero(empty), fallback[empty]] = True
-    parts = np.full(n, "", dtype=object)
-    for j in range(len(names)):
-        mask = chosen[:, j] & ~use_alone
-        parts[mask] = np.where(parts[mask] == "", names[j], parts[mask] + " " + names[j])
+    chosen[use_alone] = False
+    parts = join_codes(chosen, names)
     parts[use_alone] = names[alone[use_alone]]
     return _pool(_apply_specials(parts, q, ctx)) if special.any() else _pool(parts)
+
+
+def join_codes(chosen: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """Space-joined codes of a select_multiple from a boolean (rows x options) matrix.
+
+    Parameters
+    ----------
+    chosen : numpy.ndarray of bool
+        One row per answer, one column per option (in list order).
+    codes : numpy.ndarray
+        The option codes.
+
+    Returns
+    -------
+    numpy.ndarray
+        Object array of text (``""`` where nothing is chosen), codes in list order.
+    """
+    n = len(chosen)
+    if n == 0:
+        return _blank(0)
+    # One string per distinct pattern of choices.
+    patterns, inverse = np.unique(np.packbits(chosen, axis=1), axis=0, return_inverse=True)
+    bits = np.unpackbits(patterns, axis=1, count=chosen.shape[1]).astype(bool)
+    texts = np.array([" ".join(str(c) for c in np.asarray(codes)[row]) for row in bits], object)
+    return texts[inverse.reshape(-1)]
 
 
 def _bounds(q: Question) -> tuple[float, float]:
@@ -501,6 +686,11 @@ def _bounds(q: Question) -> tuple[float, float]:
 
 
 def _number(q: Question, n: int, rng: np.random.Generator, attempt: int = 0) -> np.ndarray:
+    """Numbers in the question's range: uniform, or skewed towards the low end for counts.
+
+    A count over a wide range (``[0, 300]`` applications) is drawn as ``low + (high - low)
+    u^4`` so that most answers are small, as counts are; years and narrow ranges are uniform.
+    """
     low, high = _bounds(q)
     if attempt:
         width = (high - low) * 0.5 ** ((attempt + 1) // 2)
@@ -512,10 +702,15 @@ def _number(q: Question, n: int, rng: np.random.Generator, attempt: int = 0) -> 
         soft_low, soft_high, use_soft = low, high, np.zeros(n, bool)
     lo = np.where(use_soft, soft_low, low)
     hi = np.where(use_soft, soft_high, high)
+    u = rng.random(n)
+    count_like = q.type == "integer" and high - low > 60 and low < 1000
+    if count_like and q.soft_range is None:
+        u = u**4
     if q.type == "decimal":
-        values = np.round(rng.uniform(lo, hi), 1)
+        values = np.round(lo + (hi - lo) * u, 1)
         return _pool(np.array([_format_number(float(v)) for v in values], dtype=object))
-    values = np.floor(rng.uniform(np.ceil(lo), np.floor(hi) + 1)).astype(np.int64)
+    lo, hi = np.ceil(lo), np.floor(hi)
+    values = np.minimum(np.floor(lo + (hi - lo + 1) * u), hi).astype(np.int64)
     return _pool(values.astype(str).astype(object))
 
 
@@ -549,17 +744,17 @@ def _metadata_or_media(q: Question, frame: pd.DataFrame, n: int, ctx: _Context) 
     kind = q.type
     moments = _moments(frame, n, ctx)
     stamp = np.datetime_as_string(moments, unit="s")
-    if kind == "start":
-        return np.array([s + ".000+08:00" for s in stamp], dtype=object)
+    if kind in ("start", "dateTime"):
+        return _suffixed(stamp, ".000+08:00")
     if kind == "end":
         later = moments + rng.integers(20 * 60, 50 * 60, n).astype("timedelta64[s]")
-        return np.array([s + ".000+08:00" for s in np.datetime_as_string(later, unit="s")], object)
+        return _suffixed(np.datetime_as_string(later, unit="s"), ".000+08:00")
     if kind in ("today", "date"):
         return _pool(np.datetime_as_string(moments.astype("datetime64[D]")).astype(object))
-    if kind == "dateTime":
-        return np.array([s + ".000+08:00" for s in stamp], dtype=object)
     if kind == "time":
-        return np.array([s[11:] + ".000+08:00" for s in stamp], dtype=object)
+        chars = np.asarray(stamp, dtype="<U19").view("<U1").reshape(n, 19)
+        clock = np.ascontiguousarray(chars[:, 11:]).view("<U8").reshape(n)
+        return _suffixed(clock, ".000+08:00")
     if kind == "deviceid":
         return sample_regex("collect:[A-Za-z0-9]{16}", n, rng)
     if kind == "username":
@@ -569,26 +764,31 @@ def _metadata_or_media(q: Question, frame: pd.DataFrame, n: int, ctx: _Context) 
     if kind == "audit":
         return np.full(n, "audit.csv", dtype=object)
     if kind in ("geopoint", "start-geopoint"):
-        lat = rng.uniform(22.0, 41.0, n)
-        lon = rng.uniform(104.0, 121.0, n)
-        return np.array(
-            [f"{a:.6f} {b:.6f} {h:.1f} {e:.1f}" for a, b, h, e in zip(
-                lat, lon, rng.uniform(0, 300, n), rng.uniform(3, 20, n), strict=True
-            )],
-            dtype=object,
-        )  # fmt: skip
+        parts = [
+            np.char.mod("%.6f", rng.uniform(22.0, 41.0, n)),
+            np.char.mod("%.6f", rng.uniform(104.0, 121.0, n)),
+            np.char.mod("%.1f", rng.uniform(0, 300, n)),
+            np.char.mod("%.1f", rng.uniform(3, 20, n)),
+        ]
+        text = parts[0]
+        for part in parts[1:]:
+            text = np.char.add(np.char.add(text, " "), part)
+        return text.astype(object)
     if kind in ("geotrace", "geoshape"):
         lat, lon = rng.uniform(22.0, 41.0, n), rng.uniform(104.0, 121.0, n)
-        points = [
-            ";".join(f"{a + k * 0.001:.6f} {b:.6f} 0.0 0.0" for k in range(4))
-            for a, b in zip(lat, lon, strict=True)
-        ]
-        return np.array(points, dtype=object)
+        points = []
+        for k in range(4):
+            point = np.char.add(np.char.mod("%.6f", lat + k * 0.001), " ")
+            points.append(np.char.add(np.char.add(point, np.char.mod("%.6f", lon)), " 0.0 0.0"))
+        text = points[0]
+        for point in points[1:]:
+            text = np.char.add(np.char.add(text, ";"), point)
+        return text.astype(object)
     if kind == "barcode":
         return sample_regex("[0-9]{12}", n, rng)
     if kind in ("image", "audio", "video", "file", "background-audio"):
         extension = {"image": "jpg", "audio": "m4a", "video": "mp4"}.get(kind, "bin")
-        return np.array([f"{t}.{extension}" for t in sample_regex("1[0-9]{12}", n, rng)], object)
+        return _suffixed(sample_regex("1[0-9]{12}", n, rng), f".{extension}")
     return _blank(n)  # subscriberid, simserial, phonenumber: not available on recent Android
 
 
@@ -624,7 +824,7 @@ def _draw_valid(q: Question, frame: pd.DataFrame, ctx: _Context) -> np.ndarray:
     if q.type == "calculate":
         return values
     for attempt in range(1, ctx.options.max_tries + 1):
-        bad = ~_valid(q, values, frame, ctx)
+        bad = ~_valid(q, values, frame, ctx) | ~_in_list(q, values, frame, ctx)
         if not bad.any():
             return values
         values[bad] = _generic(q, frame.iloc[np.flatnonzero(bad)], ctx, attempt)
@@ -635,66 +835,20 @@ def _draw_valid(q: Question, frame: pd.DataFrame, ctx: _Context) -> np.ndarray:
     return values
 
 
-def _fixed_values(q: Question, frame: pd.DataFrame, ctx: _Context) -> np.ndarray | None:
-    """Return the process's values for the rows of ``frame`` (``None`` when it has none)."""
-    if q.name not in ctx.fixed.columns:
+def _fixed_values(q: Question, store: Mapping[str, np.ndarray], ctx: _Context) -> np.ndarray | None:
+    """Return the process's values for the rows of ``store`` (``None`` when it has none)."""
+    if "_position" in store:  # inside a repeat: looked up by (submission, instance)
+        table = ctx.repeat_fixed.get(q.name)
+        if table is None:
+            return None
+        keys = store["_parent_main"].astype(np.int64) * _POSITION_BASE + store["_position"]
+        found = table.index.get_indexer(keys)
+        values = table.to_numpy(dtype=object)
+        return np.where(found >= 0, values[np.maximum(found, 0)], "").astype(object)
+    column = ctx.fixed.get(q.name)
+    if column is None:
         return None
-    column = ctx.fixed[q.name].to_numpy(dtype=object)
-    if "_parent_main" in frame.columns:  # inside a repeat: tuples per submission
-        rows = frame["_parent_main"].to_numpy()
-        positions = frame["_position"].to_numpy() - 1
-        cells = column[rows]
-        return np.array(
-            [c[p] if isinstance(c, tuple) and p < len(c) else "" for c, p in zip(
-                cells, positions, strict=True
-            )],
-            dtype=object,
-        )  # fmt: skip
-    return column[frame["_row"].to_numpy()] if "_row" in frame.columns else column
-
-
-def _answer(q: Question, frame: pd.DataFrame, asked: np.ndarray, ctx: _Context) -> np.ndarray:
-    """Answers of one question for every row of ``frame`` (blank where not asked)."""
-    result = _blank(len(frame))
-    fixed = _fixed_values(q, frame, ctx)
-    if fixed is not None:
-        fixed = np.where(pd.isna(fixed), "", fixed).astype(object)
-        ctx.note(q.name, "skipped_by_logic", int(((fixed != "") & ~asked).sum()))
-    rows = np.flatnonzero(asked)
-    if len(rows) == 0:
-        return result
-    sub = frame[_needed(q, frame)].iloc[rows]
-    if fixed is None:
-        result[rows] = _draw_valid(q, sub, ctx)
-        return result
-    values = fixed[rows].copy()
-    if q.type == "calculate":
-        computed = _generic(q, sub, ctx)
-        ctx.note(q.name, "calculation", int(((values != "") & (computed != values)).sum()))
-        result[rows] = computed
-        return result
-    missing = values == ""
-    if missing.any() and q.type not in _NO_VALUE_TYPES:
-        ctx.note(q.name, "blank_relevant", int(missing.sum()))
-        values[missing] = _draw_valid(q, sub.iloc[np.flatnonzero(missing)], ctx)
-    invalid = ~_valid(q, values, sub, ctx) | ~_in_list(q, values, sub, ctx)
-    if invalid.any():
-        ctx.note(q.name, "invalid", int(invalid.sum()))
-        values[invalid] = _draw_valid(q, sub.iloc[np.flatnonzero(invalid)], ctx)
-    result[rows] = values
-    return result
-
-
-_ENGINE_COLUMNS = ("_row", "_parent_main", "_position", "start")
-
-
-def _needed(q: Question, frame: pd.DataFrame) -> list[str]:
-    """Columns the answering of ``q`` reads (its expressions' references and engine columns)."""
-    names = set(_ENGINE_COLUMNS)
-    for text in (q.relevant, q.constraint, q.calculation, q.choice_filter):
-        if text:
-            names |= parse(text).references
-    return [c for c in frame.columns if c in names]
+    return column[store["_row"]]
 
 
 def _in_list(q: Question, values: np.ndarray, frame: pd.DataFrame, ctx: _Context) -> np.ndarray:
@@ -714,6 +868,43 @@ def _in_list(q: Question, values: np.ndarray, frame: pd.DataFrame, ctx: _Context
         elif parts:
             ok[rows] = allowed[np.ix_(rows, parts)].all(axis=1)
     return ok
+
+
+def _answer(q: Question, store: dict[str, np.ndarray], asked: np.ndarray, ctx: _Context):
+    """Answers of one question for every row of the store (blank where not asked)."""
+    n = len(asked)
+    result = _blank(n)
+    fixed = _fixed_values(q, store, ctx)
+    if fixed is not None:
+        fixed = np.where(pd.isna(fixed), "", fixed).astype(object)
+        ctx.note(q.name, "skipped_by_logic", int(((fixed != "") & ~asked).sum()))
+    rows = np.flatnonzero(asked)
+    if len(rows) == 0:
+        return result
+    prepared, frame = _prepared(q, store, ctx)
+    sub = frame.iloc[rows]
+    computed = q.calculation and (q.type == "calculate" or q.asks_respondent)
+    if computed:
+        values = _generic(prepared, sub, ctx)
+        if fixed is not None:
+            given = fixed[rows]
+            ctx.note(q.name, "calculation", int(((given != "") & (given != values)).sum()))
+        result[rows] = values
+        return result
+    if fixed is None:
+        result[rows] = _draw_valid(prepared, sub, ctx)
+        return result
+    values = fixed[rows].copy()
+    missing = values == ""
+    if missing.any() and q.type not in _NO_VALUE_TYPES:
+        ctx.note(q.name, "blank_relevant", int(missing.sum()))
+        values[missing] = _draw_valid(prepared, sub.iloc[np.flatnonzero(missing)], ctx)
+    invalid = ~_valid(prepared, values, sub, ctx) | ~_in_list(prepared, values, sub, ctx)
+    if invalid.any():
+        ctx.note(q.name, "invalid", int(invalid.sum()))
+        values[invalid] = _draw_valid(prepared, sub.iloc[np.flatnonzero(invalid)], ctx)
+    result[rows] = values
+    return result
 
 
 def _leaves(questions: tuple[Question, ...]) -> list[Question]:
@@ -738,73 +929,133 @@ def _references(questions: tuple[Question, ...]) -> set[str]:
     return names
 
 
+def _relevance(q: Question, store: dict[str, np.ndarray], ctx: _Context) -> np.ndarray:
+    prepared, frame = _prepared(q.replace(constraint=None, calculation=None), store, ctx)
+    return _holds(prepared.relevant, frame, ctx)
+
+
 def _fill(
     questions: tuple[Question, ...],
-    frame: pd.DataFrame,
+    store: dict[str, np.ndarray],
     asked: np.ndarray,
     table: str,
     ctx: _Context,
 ) -> None:
-    """Answer questions in form order, writing into ``frame`` (the engine's own working copy)."""
+    """Answer questions in form order, writing into ``store`` (the engine's own columns)."""
     for q in questions:
-        here = asked & _holds(q.relevant, frame, ctx) if q.relevant else asked
+        here = asked & _relevance(q, store, ctx) if q.relevant and asked.any() else asked
         if q.type == "group":
-            _fill(q.children, frame, here, table, ctx)
-        elif q.type in ("repeat", "loop"):
-            _repeat(q, frame, here, table, ctx)
+            _fill(q.children, store, here, table, ctx)
+        elif q.type in _CONTAINERS:
+            _repeat(q, store, here, table, ctx)
         else:
-            frame[q.name] = pd.Series(_answer(q, frame, here, ctx), index=frame.index, dtype=object)
+            store[q.name] = _answer(q, store, here, ctx)
 
 
 def _repeat_counts(
-    q: Question, frame: pd.DataFrame, asked: np.ndarray, ctx: _Context
+    q: Question, store: dict[str, np.ndarray], asked: np.ndarray, ctx: _Context
 ) -> np.ndarray:
-    n = len(frame)
+    n = len(asked)
     if q.repeat_count:
-        raw = evaluate_frame(q.repeat_count, frame, **_kwargs(frame, ctx))
+        prepared, frame = _prepared(q, store, ctx)
+        raw = evaluate_frame(prepared.repeat_count, frame, **_kwargs(frame, ctx))
         counts = pd.to_numeric(pd.Series(raw.to_numpy(dtype=object)), errors="coerce")
         counts = counts.fillna(0).clip(0, 1000).to_numpy().astype(int)
     else:
         fixed_lengths = np.zeros(n, dtype=int)
-        for child in _leaves(q.children):
-            if child.name in ctx.fixed.columns and "_row" in frame.columns:
-                cells = ctx.fixed[child.name].to_numpy(dtype=object)[frame["_row"].to_numpy()]
-                lengths = np.array([len(c) if isinstance(c, tuple) else 0 for c in cells])
-                fixed_lengths = np.maximum(fixed_lengths, lengths)
+        if "_row" in store:
+            rows = store["_row"]
+            for child in _leaves(q.children):
+                table = ctx.repeat_fixed.get(child.name)
+                if table is None or not len(table):
+                    continue
+                keys = table.index.to_numpy()
+                longest = np.zeros(max(int(rows.max(initial=0)), int(keys.max())) + 1, int)
+                np.maximum.at(longest, keys // _POSITION_BASE, keys % _POSITION_BASE)
+                fixed_lengths = np.maximum(fixed_lengths, longest[rows])
         drawn = ctx.rng.integers(0, ctx.options.max_repeats + 1, n)
         counts = np.where(fixed_lengths > 0, fixed_lengths, drawn)
     return np.where(asked, counts, 0)
 
 
+def _positions(counts: np.ndarray) -> np.ndarray:
+    """1-based instance numbers of ``np.repeat(rows, counts)``."""
+    total = int(counts.sum())
+    starts = np.cumsum(counts) - counts
+    return np.arange(total) - np.repeat(starts, counts) + 1
+
+
+def _lists(values: np.ndarray, parents: np.ndarray, n: int) -> np.ndarray:
+    """Each parent row's answers in a repeat, as a tuple (rows sorted by parent)."""
+    cells = np.empty(n, dtype=object)
+    counts = np.bincount(parents, minlength=n) if len(parents) else np.zeros(n, dtype=int)
+    groups = np.split(values, np.cumsum(counts)[:-1])
+    cells[:] = [tuple(g) for g in groups]
+    return cells
+
+
 def _repeat(
-    q: Question, frame: pd.DataFrame, asked: np.ndarray, parent: str, ctx: _Context
+    q: Question, store: dict[str, np.ndarray], asked: np.ndarray, parent: str, ctx: _Context
 ) -> None:
-    counts = _repeat_counts(q, frame, asked, ctx)
-    parent_rows = np.repeat(np.arange(len(frame)), counts)
-    positions = (
-        np.concatenate([np.arange(1, c + 1) for c in counts]) if counts.sum() else np.zeros(0, int)
-    )
-    context = sorted((_references(q.children) | {"_row", "_parent_main"}) & set(frame.columns))
-    child = frame.iloc[parent_rows][context].reset_index(drop=True)
+    counts = _repeat_counts(q, store, asked, ctx)
+    parent_rows = np.repeat(np.arange(len(asked)), counts)
+    context = (_references(q.children) | {"_row"}) & set(store)
+    child: dict[str, np.ndarray] = {name: store[name][parent_rows] for name in sorted(context)}
+    if "_parent_main" in store:
+        child["_parent_main"] = store["_parent_main"][parent_rows]
+    elif "_row" in store:
+        child["_parent_main"] = store["_row"][parent_rows]
+    child.pop("_row", None)
     child["_parent"] = parent_rows
-    child["_position"] = positions.astype(int)
-    if "_row" in frame.columns and "_parent_main" not in frame.columns:
-        child["_parent_main"] = frame["_row"].to_numpy()[parent_rows]
+    child["_position"] = _positions(counts)
     leaves = _leaves(q.children)
     for leaf in leaves:
-        child[leaf.name] = pd.Series(_blank(len(child)), index=child.index, dtype=object)
+        child[leaf.name] = _blank(len(parent_rows))
     index = len(ctx.tables)
     ctx.tables.append(Table(q.name, parent, pd.DataFrame()))
-    _fill(q.children, child, np.ones(len(child), dtype=bool), q.name, ctx)
-    columns = ["_parent", "_position"] + [leaf.name for leaf in leaves]
-    ctx.tables[index] = Table(q.name, parent, child[columns].copy())
-    # The parent sees each child question as the list of its answers (count(), sum()...).
-    boundaries = np.cumsum(counts)[:-1]
+    _fill(q.children, child, np.ones(len(parent_rows), dtype=bool), q.name, ctx)
+    numbers = {"_parent": parent_rows, "_position": child["_position"]}
+    text = {leaf.name: child[leaf.name] for leaf in leaves}
+    ctx.tables[index] = Table(q.name, parent, _table_frame(numbers, text, len(parent_rows)))
+    # The parent sees a child question as the list of its answers (count(), sum()...), for
+    # the child questions that some expression reads.
     for leaf in leaves:
-        groups = np.split(child[leaf.name].to_numpy(dtype=object), boundaries)
-        cells = np.empty(len(frame), dtype=object)
-        cells[:] = [tuple(g) for g in groups]
-        frame[leaf.name] = pd.Series(cells, index=frame.index, dtype=object)
+        if leaf.name in ctx.referenced:
+            store[leaf.name] = _lists(child[leaf.name], parent_rows, len(asked))
+
+
+def _repeat_tables(
+    instrument: Instrument,
+    fixed: pd.DataFrame,
+    repeats: Mapping[str, pd.DataFrame],
+) -> dict[str, pd.Series]:
+    """Values the process gives inside repeats, keyed by ``row * BASE + position``.
+
+    Tuples in the ``fixed`` cells (one value per instance) and long tables in ``repeats``
+    (``_row``, ``_position`` and one column per question) are both read.
+    """
+    inside = {
+        q.name
+        for q, parents in instrument.walk()
+        if not q.is_container and any(p.type in _CONTAINERS for p in parents)
+    }
+    result: dict[str, pd.Series] = {}
+    for name in sorted(inside & set(fixed.columns)):
+        exploded = fixed[name].reset_index(drop=True).explode()
+        exploded = exploded[exploded.notna()]
+        rows = exploded.index.to_numpy(dtype=np.int64)
+        position = exploded.groupby(level=0).cumcount().to_numpy() + 1
+        result[name] = pd.Series(
+            exploded.to_numpy(dtype=object), index=rows * _POSITION_BASE + position
+        )
+    for table in repeats.values():
+        keys = table["_row"].to_numpy(dtype=np.int64) * _POSITION_BASE + table[
+            "_position"
+        ].to_numpy(dtype=np.int64)
+        for name in table.columns:
+            if name in inside:
+                result[name] = pd.Series(table[name].to_numpy(dtype=object), index=keys)
+    return result
 
 
 def answer_instrument(
@@ -814,6 +1065,7 @@ def answer_instrument(
     *,
     attachments: Mapping[str, pd.DataFrame] | None = None,
     options: EngineOptions | None = None,
+    repeats: Mapping[str, pd.DataFrame] | None = None,
 ) -> Responses:
     """Answer a form for every row of ``fixed``, obeying the form.
 
@@ -828,10 +1080,14 @@ def answer_instrument(
     rng : numpy.random.Generator
         Source of randomness for everything the process leaves open.
     attachments : Mapping of str to pandas.DataFrame, optional
-        The CSV files of ``select_one_from_file`` questions, by file name (columns ``name``,
-        ``label`` and any choice-filter columns).
+        The CSV files of ``select_one_from_file`` questions and ``pulldata()``, by file name
+        (columns ``name``, ``label`` and any choice-filter or look-up columns).
     options : EngineOptions, optional
         Special-code rates, repeat sizes, the date of ``today()``.
+    repeats : Mapping of str to pandas.DataFrame, optional
+        Values inside repeats in long form, by repeat name: ``_row`` (the row of ``fixed``),
+        ``_position`` (1-based instance) and one text column per question of the repeat; an
+        alternative to tuples in ``fixed`` that scales to long calendars.
 
     Returns
     -------
@@ -843,35 +1099,44 @@ def answer_instrument(
     Raises
     ------
     SimulationError
-        When a required question can get no answer its constraint accepts, or a file select has
-        no attachment.
+        When a required question can get no answer its constraint accepts, or a file select
+        or ``pulldata()`` has no attachment.
 
     Notes
     -----
     Unit: submission (rows of ``fixed``, in order). Questions are answered in form order on the
     whole table at once (one evaluation of each expression per table), so the cost grows with
-    questions x rows, not with a per-row loop.
+    questions x rows, not with a per-row loop. Repeats without ``repeat_count`` take the number
+    of instances the process gives (else 0 to ``max_repeats``).
     """
     options = options or EngineOptions()
     n = len(fixed)
     main_leaves = _leaves(instrument.questions)
-    frame = pd.DataFrame({q.name: _blank(n) for q in main_leaves}, dtype=object)
-    frame["_row"] = np.arange(n)
+    fixed = fixed.reset_index(drop=True)
+    store: dict[str, np.ndarray] = {q.name: _blank(n) for q in main_leaves}
+    store["_row"] = np.arange(n)
+    repeat_names = {q.name for q, _ in instrument.walk() if q.type in _CONTAINERS}
     ctx = _Context(
         instrument=instrument,
-        fixed=fixed.reset_index(drop=True),
+        fixed={c: fixed[c].to_numpy(dtype=object) for c in fixed.columns},
+        repeat_fixed=_repeat_tables(instrument, fixed, repeats or {}),
         rng=rng,
         attachments=dict(attachments or {}),
         options=options,
         notes=Counter(),
         tables=[Table("main", None, pd.DataFrame())],
+        referenced=frozenset(_references(instrument.questions)),
     )
     names = {q.name for q in instrument.all_questions()}
     for column in fixed.columns:
         if column not in names:
             ctx.note(column, "absent", n)
-    _fill(instrument.questions, frame, np.ones(n, dtype=bool), "main", ctx)
-    ctx.tables[0] = Table("main", None, frame[[q.name for q in main_leaves]].copy())
+    for name, table in (repeats or {}).items():
+        if name not in repeat_names:
+            ctx.note(name, "absent", len(table))
+    _fill(instrument.questions, store, np.ones(n, dtype=bool), "main", ctx)
+    main = _frame({q.name: store[q.name] for q in main_leaves}, n)
+    ctx.tables[0] = Table("main", None, main)
     notes = tuple(
         EngineNote(question, kind, count) for (question, kind), count in sorted(ctx.notes.items())
     )
@@ -889,41 +1154,48 @@ def _walk_tables(questions, table, ancestors, out):
         relevants = (*ancestors, q.relevant) if q.relevant else ancestors
         if q.type == "group":
             _walk_tables(q.children, table, relevants, out)
-        elif q.type in ("repeat", "loop"):
+        elif q.type in _CONTAINERS:
             _walk_tables(q.children, q.name, relevants, out)
         else:
             out.append((q, table, relevants))
     return out
 
 
-def _context_frame(responses: Responses, table: str) -> pd.DataFrame:
-    """Return a table with its ancestors' answers joined in (what its expressions see)."""
+def _context_columns(
+    responses: Responses, table: str, referenced: frozenset[str]
+) -> dict[str, np.ndarray]:
+    """Return a table's columns with its ancestors' answers joined in (what expressions see)."""
     by_name = {t.name: t for t in responses.tables}
     current = by_name[table]
-    frame = current.data.copy()
-    parent_rows = frame["_parent"].to_numpy() if table != "main" else None
+    columns = {c: current.data[c].to_numpy(dtype=object) for c in current.data.columns}
+    if table != "main":
+        columns["_position"] = current.data["_position"].to_numpy()
+    parent_rows = current.data["_parent"].to_numpy(dtype=np.int64) if table != "main" else None
     name = current.parent
     while name is not None:
-        parent = by_name[name]
-        data = parent.data.iloc[parent_rows].reset_index(drop=True)
-        for column in data.columns:
-            if not column.startswith("_") and column not in frame.columns:
-                frame[column] = data[column].to_numpy(dtype=object)
-        parent_rows = data["_parent"].to_numpy() if "_parent" in data.columns else None
-        name = parent.parent
+        parent = by_name[name].data
+        for column in parent.columns:
+            if not column.startswith("_") and column not in columns:
+                columns[column] = parent[column].to_numpy(dtype=object)[parent_rows]
+        parent_rows = (
+            parent["_parent"].to_numpy(dtype=np.int64)[parent_rows]
+            if "_parent" in parent.columns
+            else None
+        )
+        name = by_name[name].parent
     # Children's answers as lists, for count() and sum() in the parent's expressions.
+    size = len(current.data)
     for child in responses.tables:
-        if child.parent == table:
-            grouped = child.data.groupby("_parent", sort=True)
-            for column in child.data.columns:
-                if column.startswith("_"):
-                    continue
-                cells = np.empty(len(frame), dtype=object)
-                cells[:] = [()] * len(frame)
-                for parent_row, values in grouped[column]:
-                    cells[int(parent_row)] = tuple(values)
-                frame[column] = cells
-    return frame
+        if child.parent != table:
+            continue
+        order = np.argsort(child.data["_parent"].to_numpy(dtype=np.int64), kind="stable")
+        parents = child.data["_parent"].to_numpy(dtype=np.int64)[order]
+        for column in child.data.columns:
+            if column.startswith("_") or column not in referenced:
+                continue
+            values = child.data[column].to_numpy(dtype=object)[order]
+            columns[column] = _lists(values, parents, size)
+    return columns
 
 
 def check_responses(
@@ -939,7 +1211,7 @@ def check_responses(
     responses : Responses
         Finished responses (simulated, or read back from an export).
     attachments : Mapping of str to pandas.DataFrame, optional
-        Files of ``select_one_from_file`` questions.
+        Files of ``select_one_from_file`` questions and ``pulldata()``.
     today : datetime.date, optional
         The date of ``today()`` in expressions.
 
@@ -950,25 +1222,29 @@ def check_responses(
         (``not_relevant``: answered where skip logic hides the question; ``required``: blank
         where asked and required; ``constraint``: the full constraint fails; ``choice``: not an
         option of the list or filtered out; ``calculation``: differs from the form's
-        calculation) and ``value``. Empty when the responses obey the form.
+        calculation, ``pulldata()`` read from the attachments) and ``value``. Empty when the
+        responses obey the form.
 
     Notes
     -----
     Uses only the expression evaluator on the finished tables (each expression once per
-    table); nothing of the answering engine.
+    table); nothing of the answering engine but the look-up of ``pulldata()`` in the
+    attachments. Questions of a repeat whose table is not given are not checked.
     """
     instrument = responses.instrument
     ctx = _Context(
         instrument=instrument,
-        fixed=pd.DataFrame(),
+        fixed={},
+        repeat_fixed={},
         rng=np.random.default_rng(0),
         attachments=dict(attachments or {}),
         options=EngineOptions(today=today),
         notes=Counter(),
         tables=[],
     )
+    referenced = frozenset(_references(instrument.questions))
     leaves = _walk_tables(instrument.questions, "main", (), [])
-    frames = {t.name: _context_frame(responses, t.name) for t in responses.tables}
+    stores = {t.name: _context_columns(responses, t.name, referenced) for t in responses.tables}
     problems: list[pd.DataFrame] = []
 
     def report(table, question, kind, mask, values) -> None:  # numpydoc ignore=GL08
@@ -988,31 +1264,41 @@ def check_responses(
 
     relevance_cache: dict[tuple[str, tuple], np.ndarray] = {}
     for q, table, relevants in leaves:
-        frame = frames[table]
+        if table not in stores:  # a table not given (e.g. a main table read back alone)
+            continue
+        store = stores[table]
+        size = len(responses.table(table).data)
         key = (table, relevants)
         if key not in relevance_cache:
-            asked = np.ones(len(frame), dtype=bool)
+            asked = np.ones(size, dtype=bool)
             for expression in relevants:
-                asked &= _holds(expression, frame, ctx)
+                probe = Question(name=q.name, type="note", relevant=expression)
+                asked &= _relevance(probe, store, ctx)
             relevance_cache[key] = asked
         asked = relevance_cache[key]
-        values = frame[q.name].to_numpy(dtype=object)
+        values = store[q.name]
         values = np.where(pd.isna(values), "", values).astype(object)
         answered = values != ""
         report(table, q.name, "not_relevant", answered & ~asked, values)
         if q.required == "yes" and q.type not in _NO_VALUE_TYPES | {"calculate"}:
             report(table, q.name, "required", asked & ~answered, values)
-        if q.type == "calculate":
+        prepared, frame = _prepared(q, store, ctx)
+        computed = q.calculation and (q.type == "calculate" or q.asks_respondent)
+        if computed:
             if not ({"random", "uuid", "now", "once"} & parse(q.calculation or "").functions):
-                computed = _blank(len(frame))
+                expected = _blank(size)
                 if asked.any():
-                    computed[asked] = _generic(q, frame.iloc[np.flatnonzero(asked)], ctx)
-                report(table, q.name, "calculation", asked & (computed != values), values)
-            continue
-        constraint_ok = _valid(q, values, frame, ctx)
+                    sub = frame.iloc[np.flatnonzero(asked)]
+                    expected[asked] = _as_text(
+                        evaluate_frame(prepared.calculation or "", sub, **_kwargs(sub, ctx))
+                    )
+                report(table, q.name, "calculation", asked & (expected != values), values)
+            if q.type == "calculate":
+                continue
+        constraint_ok = _valid(prepared, values, frame, ctx)
         report(table, q.name, "constraint", asked & answered & ~constraint_ok, values)
         if q.is_select or q.type in FILE_SELECT_TYPES:
-            report(table, q.name, "choice", asked & ~_in_list(q, values, frame, ctx), values)
+            report(table, q.name, "choice", asked & ~_in_list(prepared, values, frame, ctx), values)
     if not problems:
         return pd.DataFrame(columns=["table", "row", "question", "kind", "value"])
     return pd.concat(problems, ignore_index=True)

@@ -20,6 +20,7 @@ __all__ = [
     "FIELD_MAJORS",
     "GIVEN_NAME_CHARS",
     "ISCO_REQUIRED_ISCED",
+    "MANUAL_CODING_TITLES",
     "MIGRANT_AREA_CODES",
     "OCCUPATIONS",
     "SECTORS",
@@ -298,3 +299,20 @@ GIVEN_NAME_CHARS: MappingProxyType = MappingProxyType(
         2: tuple("芳娜敏静丽艳娟霞秀玲燕红琳婷雪颖晶慧萍洁璐瑶欣悦佳琪雯倩梅丹"),
     }
 )
+
+#: Job titles of :data:`OCCUPATIONS` that the indicators' keyword table
+#: (``evaluation/indicators/data/isco_keywords.csv``) does not code to their ISCO-08 unit group
+#: (no keyword, a shorter code, or another group suggested by the title or the tasks): the demo
+#: writes them into the manual-coding file with their code, as a coder would after review.
+#: A test checks this list against the keyword coding, so it follows the table.
+MANUAL_CODING_TITLES: frozenset[str] = frozenset(
+    {
+        "电气设备安装工", "装配工", "汽车装配工", "钳装工", "普工", "生产线操作工", "包装工",
+        "模板工", "管道工", "建筑电工", "电工", "建筑普工", "小工", "焊接技术员", "数控工艺员",
+        "电气工程技术员", "施工员", "土建技术员", "质量技术员", "品质工程技术员", "车间主任",
+        "重型货车驾驶员", "分拣员", "物流主管", "仓储主管", "面点师", "服务员", "厨房帮工",
+        "配菜员", "前台接待", "酒店前台", "主厨", "餐厅经理", "门店店长", "IT运维工程师",
+        "桌面运维", "网络运维", "系统管理员", "系统运维工程师", "程序员", "发型师", "美甲师",
+        "清洁工", "行政助理",
+    }
+)  # fmt: skip

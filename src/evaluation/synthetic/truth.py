@@ -152,9 +152,10 @@ class Truth:
             When there is no such effect.
         """
         if population is None:
-            if outcome not in MAIN_POPULATION:
+            by_module = outcome.startswith(("score_gain_", "norm_gain_"))
+            if outcome not in MAIN_POPULATION and not by_module:
                 raise KeyError(f"no true effect for outcome {outcome!r}")
-            population = MAIN_POPULATION[outcome]
+            population = "pre_and_post" if by_module else MAIN_POPULATION[outcome]
         for e in self.effects:
             if (e.outcome, e.population, e.estimand, e.subgroup) == (
                 outcome,
@@ -204,8 +205,16 @@ _SUBSCALE = {
 }
 
 
+def _core_raw(app: pd.DataFrame, name: str, state: str) -> np.ndarray:
+    """Raw core-skills score: a subscale's item mean, or the index's mean of subscale means."""
+    if name == "core_skills_index":
+        means = [_core_raw(app, sub, state) for sub in _SUBSCALE if sub != name]
+        return np.mean(means, axis=0)
+    return app[[f"{i}__{state}" for i in _SUBSCALE[name]]].to_numpy(float).mean(axis=1)
+
+
 def core_skills_standardisation(population: Population) -> dict[str, tuple[float, float]]:
-    """Return the mean and SD that standardise each core-skills index.
+    """Return the mean and SD that standardise each core-skills score.
 
     Parameters
     ----------
@@ -215,21 +224,23 @@ def core_skills_standardisation(population: Population) -> dict[str, tuple[float
     Returns
     -------
     dict
-        Index name to ``(mean, sd)`` of the item mean among baseline respondents of the
-        comparison group (``sd`` with ``ddof=1``).
+        Score name to ``(mean, sd)`` of its raw score among baseline respondents of the
+        comparison group (``sd`` with ``ddof=1``). A subscale's raw score is the mean of its
+        items; the index's raw score is the mean of the four subscale means (each ILO category
+        weighs the same, as :func:`evaluation.indicators.skills.core_skills` builds it).
     """
     app = population.apprentices
     mask = app["in_panel"].to_numpy() & (app["treatment"].to_numpy() == 0)
     result = {}
-    for name, items in _SUBSCALE.items():
-        means = app.loc[mask, [f"{i}__b" for i in items]].to_numpy(float).mean(axis=1)
-        result[name] = (float(means.mean()), float(means.std(ddof=1)))
+    for name in _SUBSCALE:
+        raw = _core_raw(app, name, "b")[mask]
+        result[name] = (float(raw.mean()), float(raw.std(ddof=1)))
     return result
 
 
 def _quiz_score(app: pd.DataFrame, state: str) -> np.ndarray:
     correct = [app[f"{item}__{state}"].to_numpy() == 1 for item in GREEN_QUIZ_ITEMS]
-    return np.mean(correct, axis=0).astype(float)
+    return 100 * np.mean(correct, axis=0).astype(float)
 
 
 def _potential(population: Population) -> dict[str, tuple[np.ndarray, np.ndarray, str, str]]:
@@ -263,8 +274,8 @@ def _potential(population: Population) -> dict[str, tuple[np.ndarray, np.ndarray
         ),
         "green_knowledge_score": (
             *(_quiz_score(app, s) for s in ("0", "1")),
-            "share of the 5 quiz items correct (0-1)",
-            "grn_quiz_1..5 equal to their answer_key, don't know scored 0, divided by 5",
+            "percentage points (percent of the 5 quiz items correct)",
+            "100 x share of grn_quiz_1..5 equal to their answer_key (don't know scored 0)",
         ),
         "overqual_norm": (
             app["overqual_0"].to_numpy(float),
@@ -284,17 +295,16 @@ def _potential(population: Population) -> dict[str, tuple[np.ndarray, np.ndarray
     }
     for name, (centre, spread) in core_skills_standardisation(population).items():
         items = _SUBSCALE[name]
-        values = tuple(
-            (app[[f"{i}__{s}" for i in items]].to_numpy(float).mean(axis=1) - centre) / spread
-            for s in ("0", "1")
+        values = tuple((_core_raw(app, name, s) - centre) / spread for s in ("0", "1"))
+        raw = (
+            "the mean of the four subscale means (social, cognitive, digital, green items on 1-5)"
+            if name == "core_skills_index"
+            else f"the mean of the {len(items)} items {items[0]}... on 1-5"
         )
         result[name] = (
             *values,
             "SD of the baseline comparison group",
-            (
-                f"(mean of the {len(items)} items {items[0]}... on 1-5 minus the baseline "
-                "comparison-group mean) / its SD (ddof 1)"
-            ),
+            f"({raw} minus its baseline comparison-group mean) / its SD (ddof 1)",
         )
     return result
 
@@ -433,61 +443,70 @@ def _enterprise_effects(population: Population) -> list[TrueEffect]:
     return effects
 
 
-def _capacity_effects(population: Population, n_items: int | None) -> list[TrueEffect]:
-    tests = simulate_capacity(population, n_items)
+def _capacity_effects(population: Population) -> list[TrueEffect]:
+    tests = simulate_capacity(population)
     pre = tests[tests["round"] == "pre"].set_index("participant_id")
     post = tests[tests["round"] == "post"].set_index("participant_id")
     both = post.index[post["present"].to_numpy()]
-    gain = post.loc[both, "expected_score"] - pre.loc[both, "expected_score"]
-    pre_mean = float(pre.loc[both, "expected_score"].mean())
-    post_mean = float(post.loc[both, "expected_score"].mean())
+    modules = list(dict.fromkeys(population.config.capacity_modules))
     definition = (
         "percent of cb_qNN items answered with their answer_key (don't know scored 0); "
         "true scores are expected scores under the item response model"
     )
-    return [
-        TrueEffect(
-            outcome="score_gain",
-            instrument="capacity",
-            estimand="mean gain",
-            population="pre_and_post",
-            subgroup=None,
-            scale="percentage points",
-            value=float(gain.mean()),
-            n=len(both),
-            primary=False,
-            definition="score_post - score_pre: " + definition,
-        ),
-        TrueEffect(
-            outcome="norm_gain",
-            instrument="capacity",
-            estimand="mean gain",
-            population="pre_and_post",
-            subgroup=None,
-            scale="share of the possible gain (Hake)",
-            value=(post_mean - pre_mean) / (100 - pre_mean),
-            n=len(both),
-            primary=False,
-            definition="(mean score_post - mean score_pre) / (100 - mean score_pre): " + definition,
-        ),
-    ]
+    effects = []
+    for module in (None, *modules):
+        column = "expected_score" if module is None else f"expected_{module}"
+        suffix = "" if module is None else f"_{module}"
+        which = "" if module is None else f" of the items tagged cb_module = {module}"
+        pre_mean = float(pre.loc[both, column].mean())
+        post_mean = float(post.loc[both, column].mean())
+        gain = post.loc[both, column] - pre.loc[both, column]
+        effects += [
+            TrueEffect(
+                outcome=f"score_gain{suffix}",
+                instrument="capacity",
+                estimand="mean gain",
+                population="pre_and_post",
+                subgroup=None,
+                scale="percentage points",
+                value=float(gain.mean()),
+                n=len(both),
+                primary=False,
+                definition=f"score_post - score_pre{which}: " + definition,
+            ),
+            TrueEffect(
+                outcome=f"norm_gain{suffix}",
+                instrument="capacity",
+                estimand="mean gain",
+                population="pre_and_post",
+                subgroup=None,
+                scale="share of the possible gain (Hake)",
+                value=(post_mean - pre_mean) / (100 - pre_mean),
+                n=len(both),
+                primary=False,
+                definition=(
+                    f"(mean score_post - mean score_pre) / (100 - mean score_pre){which}: "
+                    + definition
+                ),
+            ),
+        ]
+    return effects
 
 
-def truth(population: Population, *, capacity_items: int | None = None) -> Truth:
+def truth(population: Population) -> Truth:
     r"""Compute every true effect of a world from its potential outcomes.
 
     Parameters
     ----------
     population : Population
         The simulated world.
-    capacity_items : int, optional
-        Number of items of the capacity-building test (as simulated by the demo).
 
     Returns
     -------
     Truth
         Apprentice outcomes (ATE and ATT over each population, the primary population by sex
-        and hukou), enterprise outcomes and the capacity-building learning gain.
+        and hukou), enterprise outcomes and the capacity-building learning gain, overall and by
+        training module (``norm_gain_<module>``, ``score_gain_<module>``).
 
     Notes
     -----
@@ -500,7 +519,7 @@ def truth(population: Population, *, capacity_items: int | None = None) -> Truth
     effects = (
         _apprentice_effects(population)
         + _enterprise_effects(population)
-        + _capacity_effects(population, capacity_items)
+        + _capacity_effects(population)
     )
     effects.sort(
         key=lambda e: (e.instrument, e.outcome, e.population, e.estimand, e.subgroup or "")

@@ -7,8 +7,9 @@ skip logic, a constraint that references another answer, a regular-expression co
 ``select_one_from_file`` with a ``choice_filter``, a cascading select on a list column, special
 codes on numbers and text, decimals, dates and a note.
 
-``enterprise`` and ``capacity`` are minimal stand-ins for the questionnaires still being written
-(contract names from ``/work/notes/names.md``), so the pipeline is tested end to end for them.
+``preload`` is a small form that reads an attached roster with ``pulldata()`` (into a calculate
+and into a read-only select) and repeats by a calculated count with ``position(..)``.
+``clean_demo`` and ``messy_demo`` are demo folders built from the project's questionnaires.
 """
 
 from __future__ import annotations
@@ -277,57 +278,9 @@ def small_world():
     return simulate_population(WorldConfig(seed=3, n_enterprises=6, apprentices_per_enterprise=12))
 
 
-STAND_INS = {
-    "instruments/enterprise.yaml": """\
-        instrument: enterprise
-        languages:
-          - {code: en, name: English}
-          - {code: zh, name: Chinese}
-        default_language: zh
-        special_codes:
-          - {key: dont_know, value: -99, label: {en: "Don't know", zh: "不知道"}}
-          - {key: refused, value: -98, label: {en: "Refused", zh: "拒绝回答"}}
-        rounds:
-          baseline: {form_id: ent_baseline, title: "Enterprise baseline", version: "2026010101"}
-          endline: {form_id: ent_endline, title: "Enterprise endline", version: "2026010101"}
-        modules: [ent]
-        """,
-    "modules/ent.yaml": """\
-        module: ent
-        label: {en: "Enterprise", zh: "企业"}
-        questions:
-          - {name: start, type: start}
-          - {name: end, type: end}
-          - {name: today, type: today}
-          - name: enterprise_id
-            type: text
-            label: {en: "Enterprise", zh: "企业"}
-            required: true
-            constraint: "regex(., '^[A-Z]{2}[0-9]{3}$')"
-          - name: ent_employees_total
-            type: integer
-            label: {en: "Employees", zh: "职工人数"}
-            required: true
-            range: [1, 100000]
-          - name: ent_employees_female
-            type: integer
-            label: {en: "Women", zh: "女职工"}
-            required: true
-            range: [0, 100000]
-            constraint: ". <= ${ent_employees_total}"
-          - name: ent_skill_gap_share
-            type: integer
-            label: {en: "Not fully proficient (%)", zh: "不完全胜任比例"}
-            required: true
-            range: [0, 100]
-            special: [dont_know]
-          - name: ent_sat_apprentices
-            type: select_one sat5
-            label: {en: "Satisfaction", zh: "满意度"}
-            required: true
-        """,
-    "instruments/capacity.yaml": """\
-        instrument: capacity
+PRELOAD = {
+    "instruments/preload.yaml": """\
+        instrument: preload
         languages:
           - {code: en, name: English}
           - {code: zh, name: Chinese}
@@ -335,67 +288,100 @@ STAND_INS = {
         special_codes:
           - {key: dont_know, value: -99, label: {en: "Don't know", zh: "不知道"}}
         rounds:
-          pre: {form_id: cb_pre, title: "Capacity pre-test", version: "2026010101"}
-          post: {form_id: cb_post, title: "Capacity post-test", version: "2026010101"}
-        modules: [cb]
+          endline: {form_id: preload_endline, title: "Preload test", version: "2026010101"}
+        modules: [track]
         """,
-    "modules/cb.yaml": """\
-        module: cb
-        label: {en: "Test", zh: "测试"}
+    "modules/track.yaml": """\
+        module: track
+        label: {en: "Tracking", zh: "追踪"}
         questions:
-          - name: participant_id
+          - name: pid
             type: text
-            label: {en: "Participant", zh: "学员"}
+            label: {en: "ID", zh: "编号"}
             required: true
-            constraint: "regex(., '^P[0-9]{5}$')"
-          - name: cb_q01
-            type: select_one q_abc
-            label: {en: "Question 1", zh: "第1题"}
+            constraint: "regex(., '^P[0-9]{3}$')"
+          - name: group
+            type: select_one grp
+            label: {en: "Group", zh: "组"}
             required: true
-            answer_key: "2"
-          - name: cb_q02
-            type: select_one q_abc
-            label: {en: "Question 2", zh: "第2题"}
+            calculation: "pulldata('roster', 'grp', 'pid', ${pid})"
+            read_only: "yes"
+          - name: birth
+            type: calculate
+            calculation: "pulldata('roster', 'birth', 'pid', ${pid})"
+          - name: n_jobs
+            type: integer
+            label: {en: "Jobs", zh: "工作数"}
             required: true
-            answer_key: "3"
-          - name: cb_se_confident
-            type: select_one agree5
-            label: {en: "Confident", zh: "有信心"}
-            required: true
+            range: [0, 9]
+          - name: shown
+            type: calculate
+            calculation: "if(${n_jobs} > 2, 2, ${n_jobs})"
+          - name: jobs
+            type: repeat
+            label: {en: "Jobs", zh: "工作"}
+            repeat_count: "${shown}"
+            questions:
+              - name: job_pos
+                type: calculate
+                calculation: "position(..)"
+              - name: job_month
+                type: calculate
+                calculation: "${birth} * 12 + position(..)"
+              - name: job_kind
+                type: select_one grp
+                label: {en: "Kind", zh: "类型"}
+                required: true
         """,
     "lists/lists.yaml": """\
         lists:
-          sat5:
+          grp:
             choices:
-              - {name: 1, label: {en: "Very dissatisfied", zh: "很不满意"}}
-              - {name: 2, label: {en: "Dissatisfied", zh: "不满意"}}
-              - {name: 3, label: {en: "Neutral", zh: "一般"}}
-              - {name: 4, label: {en: "Satisfied", zh: "满意"}}
-              - {name: 5, label: {en: "Very satisfied", zh: "很满意"}}
-          agree5:
-            choices:
-              - {name: 1, label: {en: "Strongly disagree", zh: "非常不同意"}}
-              - {name: 2, label: {en: "Disagree", zh: "不同意"}}
-              - {name: 3, label: {en: "Neither", zh: "一般"}}
-              - {name: 4, label: {en: "Agree", zh: "同意"}}
-              - {name: 5, label: {en: "Strongly agree", zh: "非常同意"}}
-          q_abc:
-            special: [dont_know]
-            choices:
-              - {name: 1, label: {en: "A", zh: "甲"}}
-              - {name: 2, label: {en: "B", zh: "乙"}}
-              - {name: 3, label: {en: "C", zh: "丙"}}
+              - {name: 1, label: {en: "Treatment", zh: "试点"}}
+              - {name: 0, label: {en: "Comparison", zh: "对照"}}
         """,
 }
 
 
 @pytest.fixture(scope="session")
-def stand_in_forms(tmp_path_factory):
-    """Minimal enterprise and capacity-building forms with contract names."""
+def preload(tmp_path_factory):
+    """A form that reads an attached roster with pulldata() and repeats by a calculation."""
     from evaluation.instruments.files import read_instruments
 
-    root = _write(tmp_path_factory.mktemp("standins") / "surveys", STAND_INS)
-    return read_instruments(root)
+    root = _write(tmp_path_factory.mktemp("preload") / "surveys", PRELOAD)
+    form = read_instruments(root)[("preload", "endline")]
+    roster = pd.DataFrame(
+        {"pid": ["P001", "P002", "P003"], "grp": ["1", "0", "1"], "birth": ["1990", "2001", ""]},
+        dtype=object,
+    )
+    return form, {"roster.csv": roster}
+
+
+#: A small world for the end-to-end tests (8 enterprises of about 15 apprentices: seconds).
+SMALL = {"n_enterprises": 8, "apprentices_per_enterprise": 15}
+
+
+@pytest.fixture(scope="session")
+def clean_demo(project_forms):
+    """The demo folder of a small world in clean mode (Kobo XLSX)."""
+    from evaluation.synthetic.demo import DemoOptions, build_demo
+
+    return build_demo(project_forms, DemoOptions(seed=4, format="kobo-xlsx", clean=True, **SMALL))
+
+
+@pytest.fixture(scope="session")
+def messy_demo(project_forms):
+    """The demo folder of a larger world with every field problem (Kobo CSV).
+
+    25 enterprises, so that every form (the 25 enterprises themselves too) has at least the 20
+    completed interviews at which each kind of problem is injected at least once.
+    """
+    from evaluation.synthetic.demo import DemoOptions, build_demo
+
+    options = DemoOptions(
+        seed=4, format="kobo-csv", n_enterprises=25, apprentices_per_enterprise=12
+    )
+    return build_demo(project_forms, options)
 
 
 def generic_rows(n: int) -> pd.DataFrame:

@@ -360,3 +360,115 @@ def _temporary(data: bytes, suffix: str) -> str:
 @pytest.mark.parametrize("name", sorted(exports.FORMATS))
 def test_same_input_same_bytes(subs, name):
     assert exports.FORMATS[name](subs) == exports.FORMATS[name](subs)
+
+
+# --------------------------------------------------------------------------------------------
+# The project's questionnaires: every format reads back with independent tools
+# --------------------------------------------------------------------------------------------
+
+PROJECT = [("apprentice", "endline"), ("enterprise", "endline"), ("capacity", "pre")]
+
+
+def _project(clean_demo, key):
+    return clean_demo.submissions[key]
+
+
+@pytest.mark.parametrize("key", PROJECT, ids="-".join)
+def test_project_kobo_xlsx_sheets_and_links(clean_demo, key):
+    from openpyxl import load_workbook
+
+    subs = _project(clean_demo, key)
+    book = load_workbook(io.BytesIO(_only(exports.kobo_xlsx(subs))), read_only=True)
+    tables = subs.responses.tables
+    assert book.sheetnames[0] == exports.kobo_sheet_name(subs.instrument.title, [])
+    assert book.sheetnames[1:] == [t.name for t in tables[1:]]
+    main_rows = list(book.worksheets[0].iter_rows(values_only=True))
+    header = list(main_rows[0])
+    assert header[-10:] == KOBO_TAIL
+    assert len(main_rows) - 1 == len(subs.responses.main)
+    key_name = {"apprentice": "resp_id", "enterprise": "enterprise_id", "capacity": "event_id"}
+    column = next(h for h in header if h.rsplit("/", 1)[-1] == key_name[key[0]])
+    assert "/" in column  # group paths in the headers, as Kobo's "include groups"
+    values = [r[header.index(column)] or "" for r in main_rows[1:]]
+    assert values == list(subs.responses.main[key_name[key[0]]])
+    for sheet, table in zip(book.worksheets[1:], tables[1:], strict=True):
+        rows = list(sheet.iter_rows(values_only=True))
+        assert len(rows) - 1 == len(table.data)
+        child = list(rows[0])
+        parents = [r[child.index("_parent_index")] for r in rows[1:]]
+        assert parents == list(table.data["_parent"] + 1)
+        assert {r[child.index("_parent_table_name")] for r in rows[1:]} <= {subs.instrument.title}
+
+
+def test_project_odk_zip_matches_the_xform_instance(clean_demo, project_forms):
+    key = ("apprentice", "endline")
+    subs = _project(clean_demo, key)
+    form = project_forms[key]
+    files = _zip_members(_only(exports.odk_zip(subs)))
+    stem = form.form_id
+    assert sorted(files) == sorted(
+        [f"{stem}.csv"] + [f"{stem}-{t.name}.csv" for t in subs.responses.tables[1:]]
+    )
+    main = _csv_rows(files[f"{stem}.csv"])
+    instance_main, instance_repeats = _instance_paths(form)
+    assert main[0][0] == "SubmissionDate"
+    assert main[0][-10:] == ODK_TAIL
+    assert main[0][1:-10] == instance_main
+    assert len(main) - 1 == len(subs.responses.main)
+    for table in subs.responses.tables[1:]:
+        rows = _csv_rows(files[f"{stem}-{table.name}.csv"])
+        assert rows[0][:-2] == instance_repeats[table.name]
+        assert rows[0][-2:] == ["PARENT_KEY", "KEY"]
+        assert len(rows) - 1 == len(table.data)
+        assert all(re.search(rf"/{table.name}\[\d+\]$", r[-1]) for r in rows[1:])
+
+
+@pytest.mark.parametrize("key", PROJECT, ids="-".join)
+def test_project_surveycto_and_excel_csv_spread_repeats(clean_demo, key):
+    subs = _project(clean_demo, key)
+    frame = pd.read_csv(
+        io.BytesIO(_only(exports.surveycto_csv(subs))), dtype=str, keep_default_na=False
+    )
+    excel = pd.read_csv(
+        io.BytesIO(_only(exports.excel_gb18030_csv(subs))),
+        dtype=str,
+        keep_default_na=False,
+        encoding="gb18030",
+    )
+    assert list(excel.columns) == list(frame.columns)
+    assert len(frame) == len(excel) == len(subs.responses.main)
+    assert frame.columns[0] == "SubmissionDate"
+    assert list(frame.columns[-3:]) == ["instanceID", "formdef_version", "KEY"]
+    for table in subs.responses.tables[1:]:
+        most = int(table.data.groupby("_parent").size().max())
+        first = next(q for q in table.data.columns if not q.startswith("_"))
+        assert [c for c in frame.columns if re.fullmatch(rf"{first}_\d+", c)] == [
+            f"{first}_{k}" for k in range(1, most + 1)
+        ]
+        last = table.data.groupby("_parent")[first].last()
+        counts = table.data.groupby("_parent").size()
+        for parent, size in counts.items():
+            assert frame.at[parent, f"{first}_{size}"] == last[parent]
+
+
+@pytest.mark.parametrize("key", PROJECT, ids="-".join)
+def test_project_spss_and_stata_read_back(clean_demo, key):
+    import pyreadstat
+
+    subs = _project(clean_demo, key)
+    main = subs.responses.main
+    sav = _temporary(_only(exports.spss_sav(subs)), ".sav")
+    dta = _temporary(_only(exports.stata_dta(subs)), ".dta")
+    spss, spss_meta = pyreadstat.read_sav(sav, user_missing=True)
+    stata, stata_meta = pyreadstat.read_dta(dta, user_missing=True)
+    assert len(spss) == len(stata) == len(main)
+    assert all(len(c) <= 32 for c in stata.columns)
+    assert all(len(c) <= 64 for c in spss.columns)
+    assert list(spss.columns) == list(stata.columns)  # names fit Stata's limit in both
+    assert (spss["key"] == subs.envelope["instance_id"]).all()
+    select = "meta_consent"
+    labels = spss_meta.variable_value_labels[select]
+    assert labels[1.0] in ("是", "Yes")
+    answered = main[select] != ""
+    assert (spss.loc[answered, select].to_numpy() == main.loc[answered, select].astype(float)).all()
+    assert stata_meta.column_names_to_labels[select]

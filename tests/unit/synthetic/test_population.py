@@ -240,9 +240,56 @@ def test_enterprise_rounds(world):
     assert (rounds["ent_employees_female"] <= rounds["ent_employees_total"]).all()
     assert (rounds["ent_vacancies_htf"] <= rounds["ent_vacancies"]).all()
     assert rounds["ent_skill_gap_share"].between(0, 100).all()
-    sampled = world.apprentices.groupby("enterprise_id").size()
+    learners = world.apprentices[world.apprentices["apprentice_b"] == 1]
+    sampled = learners.groupby("enterprise_id").size()
     totals = rounds.set_index("enterprise_id")["ent_appr_total"]
-    assert (totals.to_numpy() >= sampled.reindex(totals.index).to_numpy()).all()
+    assert (totals.to_numpy() >= sampled.reindex(totals.index).fillna(0).to_numpy()).all()
+    assert (rounds["ent_appr_total"] <= rounds["ent_employees_total"]).all()
+    # Employees stay inside the enterprise's size band (the form's cross-check).
+    low = rounds["ent_size"].map({1: 1, 2: 10, 3: 50, 4: 300, 5: 1000})
+    high = rounds["ent_size"].map({1: 9, 2: 49, 3: 299, 4: 999, 5: 500_000})
+    assert rounds["ent_employees_total"].between(low, high).all()
+    certified = rounds[[c for c in rounds.columns if c.startswith("ent_emp_cert_")]].sum(axis=1)
+    assert (certified <= rounds["ent_employees_total"]).all()
+    assert (rounds["ent_appr_completed"] + rounds["ent_appr_dropped"] <= totals.to_numpy()).all()
+    assert (rounds["ent_appr_retained_12m"] <= rounds["ent_appr_retained_6m"]).all()
+    assert (rounds["ent_appr_retained_6m"] <= rounds["ent_appr_cohort"]).all()
+    assert (rounds["ent_appr_certified"] <= rounds["ent_appr_completed"]).all()
+    assert (rounds["ent_mentor_trained"] <= rounds["ent_mentor_n"]).all()
+    baseline = rounds[rounds["round"] == "baseline"]
+    assert (baseline["ent_visit_status"] == 1).all()
+    endline = rounds[rounds["round"] == "endline"]
+    assert endline["ent_visit_status"].isin([1, 2, 3, 5, 6]).all()
+    subsidy = rounds["ent_appr_subsidy_status"] == 1
+    assert (rounds.loc[subsidy, "ent_appr_subsidy"] >= 5000).all()
+    assert (rounds.loc[~subsidy, "ent_appr_subsidy"] == 0).all()
+
+
+def test_enterprises_hold_their_sample(world):
+    sampled = world.apprentices.groupby("enterprise_id").size()
+    employees = world.enterprises.set_index("enterprise_id")["employees"]
+    assert (sampled <= np.maximum(1, np.floor(0.8 * employees.reindex(sampled.index)))).all()
+    # Bands too small for 1.5 x the mean sample (95) are not drawn: none below 50 employees.
+    assert (world.enterprises["size"] >= 3).all()
+    assert 4500 <= len(world.apprentices) <= 5500  # the design's ~5,000
+
+
+def test_capacity_gain_differs_by_module(world, the_truth):
+    from evaluation.synthetic.population import CAPACITY_MODULE_GAIN
+
+    gains = {
+        module: the_truth.get(f"score_gain_{module}", estimand="mean gain").value
+        for module in dict.fromkeys(world.config.capacity_modules)
+    }
+    assert set(gains) == set(CAPACITY_MODULE_GAIN)
+    assert all(g > 0 for g in gains.values())
+    # The module with the largest gain parameter gains more than the one with the smallest
+    # (by far more than the sampling noise of about 180 participants).
+    assert gains["appr_systems"] > gains["tracer_me"] + 3
+    overall = the_truth.get("score_gain", estimand="mean gain").value
+    weights = pd.Series(world.config.capacity_modules).value_counts()
+    weighted = sum(gains[m] * weights[m] for m in gains) / weights.sum()
+    assert weighted == pytest.approx(overall, abs=1e-9)  # items weigh equally in the score
 
 
 def test_other_seeds_give_other_worlds(world):

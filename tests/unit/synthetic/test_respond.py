@@ -276,3 +276,92 @@ def test_sample_regex_matches_its_pattern(pattern):
 def test_sample_regex_refuses_alternation():
     with pytest.raises(SimulationError):
         sample_regex("^(a|b)$", 3, np.random.default_rng(0))
+
+
+# --------------------------------------------------------------------------------------------
+# pulldata(), computed selects and repeats sized by a calculation
+# --------------------------------------------------------------------------------------------
+
+
+def test_pulldata_reads_the_attached_roster(preload):
+    form, attachments = preload
+    fixed = pd.DataFrame({"pid": ["P002", "P001", "P009", "P003"]}, dtype=object)
+    responses = answer_instrument(form, fixed, np.random.default_rng(1), attachments=attachments)
+    main = responses.main
+    # Independent look-up: a left merge of the answers with the roster (ODK returns '' when
+    # the key is not in the file, and for an empty cell).
+    expected = fixed.merge(attachments["roster.csv"], on="pid", how="left").fillna("")
+    assert list(main["group"]) == list(expected["grp"])
+    assert list(main["birth"]) == list(expected["birth"])
+    assert responses.notes == ()
+    assert check_responses(responses, attachments=attachments).query("row != 2").empty
+    # P009 is not in the roster: the read-only select is empty, which the form does not accept.
+    found = check_responses(responses, attachments=attachments)
+    assert set(zip(found["row"], found["question"], found["kind"], strict=True)) == {
+        (2, "group", "required")
+    }
+
+
+def test_pulldata_values_given_by_the_process_are_checked(preload):
+    form, attachments = preload
+    fixed = pd.DataFrame({"pid": ["P001", "P002"], "group": ["0", "0"]}, dtype=object)
+    responses = answer_instrument(form, fixed, np.random.default_rng(1), attachments=attachments)
+    assert list(responses.main["group"]) == ["1", "0"]  # the form's look-up wins
+    assert {(n.question, n.kind): n.count for n in responses.notes} == {("group", "calculation"): 1}
+    tampered = responses.main.copy()
+    tampered.loc[0, "birth"] = "1991"
+    broken = responses.replace_tables((Table("main", None, tampered), *responses.tables[1:]))
+    found = check_responses(broken, attachments=attachments)
+    assert (0, "birth", "calculation") in set(
+        zip(found["row"], found["question"], found["kind"], strict=True)
+    )
+    # Side effects only: the repeat's months are computed from the (tampered) birth year.
+    assert set(found["question"]) <= {"birth", "job_month"}
+    assert set(found.loc[found["question"] == "job_month", "table"]) <= {"jobs"}
+
+
+def test_pulldata_without_the_file_is_named(preload):
+    form, _ = preload
+    with pytest.raises(SimulationError, match=r"'roster'.*not passed in attachments"):
+        answer_instrument(form, generic_rows(2), np.random.default_rng(0), attachments={})
+
+
+def test_repeat_sized_by_a_calculation_with_positions(preload):
+    form, attachments = preload
+    fixed = pd.DataFrame(
+        {"pid": ["P001", "P002", "P003", "P001"], "n_jobs": ["0", "1", "5", "2"]}, dtype=object
+    )
+    responses = answer_instrument(form, fixed, np.random.default_rng(3), attachments=attachments)
+    jobs = responses.table("jobs").data
+    # min(n_jobs, 2) instances, numbered 1..k in each submission, in submission order
+    assert list(jobs["_parent"]) == [1, 2, 2, 3, 3]
+    assert list(jobs["_position"]) == [1, 1, 2, 1, 2]
+    assert list(jobs["job_pos"]) == ["1", "1", "2", "1", "2"]
+    # birth * 12 + position, by hand: 2001*12+1, 1990*12+1 ...; P003 has no birth year ('')
+    assert list(jobs["job_month"]) == ["24013", "", "", "23881", "23882"]
+    assert check_responses(responses, attachments=attachments).empty
+
+
+def test_repeat_values_in_long_form(preload):
+    form, attachments = preload
+    fixed = pd.DataFrame({"pid": ["P001", "P002"], "n_jobs": ["2", "1"]}, dtype=object)
+    long = pd.DataFrame(
+        {"_row": [0, 0, 1], "_position": [1, 2, 1], "job_kind": ["0", "1", "1"]}, dtype=object
+    )
+    responses = answer_instrument(
+        form,
+        fixed,
+        np.random.default_rng(0),
+        attachments=attachments,
+        repeats={"jobs": long.astype({"_row": int, "_position": int})},
+    )
+    assert list(responses.table("jobs").data["job_kind"]) == ["0", "1", "1"]
+    assert responses.notes == ()
+
+
+def test_join_codes_matches_a_hand_join():
+    from evaluation.synthetic.respond import join_codes
+
+    chosen = np.array([[True, False, True], [False, False, False], [True, True, True]])
+    codes = np.array(["1", "2", "-99"], dtype=object)
+    assert list(join_codes(chosen, codes)) == ["1 -99", "", "1 2 -99"]
