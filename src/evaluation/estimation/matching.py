@@ -125,6 +125,70 @@ def _nearest(
     return take, d[take]
 
 
+def _window_1d(
+    x: np.ndarray, values: np.ndarray, k: int, caliper: float | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Bounds ``[lo, hi)`` in ``values`` (sorted candidate coordinates) of every focal unit.
+
+    The window holds every candidate within ``min(d_k, caliper) + margin`` of the focal
+    coordinate ``x`` (``d_k`` the distance of its k-th nearest candidate): a superset of the
+    candidates that can be among its matches, including those tied with the last one to 12
+    decimals (rounding moves a distance by at most 5e-13; the margin is 1e-9).
+    """
+    n = values.size
+    p = np.searchsorted(values, x)
+    offsets = np.arange(-k, k)
+    near = p[:, None] + offsets[None, :]
+    inside = (near >= 0) & (near < n)
+    d = np.where(inside, np.abs(values[np.clip(near, 0, n - 1)] - x[:, None]), np.inf)
+    kth = np.sort(d, axis=1)[:, k - 1] if d.shape[1] >= k else np.full(x.size, np.inf)
+    if caliper is not None:
+        kth = np.minimum(kth, caliper + _TIE_TOL * max(1.0, caliper))
+    bound = kth + 1e-9 * np.maximum(1.0, kth)
+    bound = np.where(np.isfinite(bound), bound, np.inf)
+    lo = np.searchsorted(values, x - bound, side="left")
+    hi = np.searchsorted(values, x + bound, side="right")
+    return lo, hi
+
+
+def _match_1d(
+    coords: np.ndarray,
+    focal: np.ndarray,
+    cand: np.ndarray,
+    *,
+    k: int,
+    ties: str,
+    caliper: float | None,
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Return the matches of each focal unit among ``cand`` (with replacement), one coordinate.
+
+    Equal to running :func:`_nearest` on every candidate: the candidates outside each focal
+    unit's window (:func:`_window_1d`) are farther than its last match, so dropping them
+    changes neither the matches nor their order (by distance, then row). A window of one
+    candidate (no near tie) is its match when within the caliper, without a search.
+    """
+    if cand.size == 0:
+        return [(cand, coords[cand, 0]) for _ in focal]
+    order = np.argsort(coords[cand, 0], kind="stable")
+    values = coords[cand[order], 0]
+    lo, hi = _window_1d(coords[focal, 0], values, k, caliper)
+    single = hi - lo == 1
+    only = cand[order[np.minimum(lo, cand.size - 1)]]
+    d_only = np.sqrt(np.sum((coords[only] - coords[focal]) ** 2, axis=1))
+    if caliper is not None:
+        single &= d_only <= caliper + _TIE_TOL * max(1.0, caliper)
+    out = []
+    for n, (i, a, b) in enumerate(zip(focal, lo, hi, strict=True)):
+        if single[n]:
+            out.append((only[n : n + 1], d_only[n : n + 1]))
+            continue
+        window = np.sort(cand[order[a:b]])
+        d = np.sqrt(np.sum((coords[window] - coords[i]) ** 2, axis=1))
+        pos, dist = _nearest(d, k, ties, caliper)
+        out.append((window[pos], dist))
+    return out
+
+
 def match_units(
     data: pd.DataFrame,
     treatment: str,
@@ -224,27 +288,57 @@ def match_units(
     )
     focal_arms = {"ATT": [1], "ATC": [0], "ATE": [1, 0]}[estimand]
     w = np.zeros(len(frame))
-    records = []
+    focal_rows, match_rows, distances, sizes, arms = [], [], [], [], []
     unmatched = []
     for arm in focal_arms:
-        available = np.ones(len(frame), dtype=bool)
-        for i in np.nonzero(t == arm)[0]:
-            cand = np.nonzero((t != arm) & (cells == cells[i]) & available)[0]
-            d = np.sqrt(np.sum((coords[cand] - coords[i]) ** 2, axis=1))
-            pos, dist = _nearest(d, neighbors, ties, caliper)
-            if pos.size == 0:
-                unmatched.append(i)
-                continue
-            chosen = cand[pos]
-            if not replace:
-                available[chosen] = False
-            w[i] += s[i]
-            w[chosen] += s[i] / chosen.size
-            records.extend(
-                (frame.index[i], frame.index[j], dd, chosen.size, bool(arm))
-                for j, dd in zip(chosen, dist, strict=True)
-            )
-    pairs = pd.DataFrame(records, columns=["focal", "match", "distance", "k", "focal_treated"])
+        focal = np.nonzero(t == arm)[0]
+        if replace and coords.shape[1] == 1:  # one coordinate: search sorted candidates
+            found: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+            for cell in np.unique(cells[focal]):
+                members = focal[cells[focal] == cell]
+                cand = np.nonzero((t != arm) & (cells == cell))[0]
+                matches = _match_1d(coords, members, cand, k=neighbors, ties=ties, caliper=caliper)
+                found.update(zip(members.tolist(), matches, strict=True))
+            results = [found[i] for i in focal.tolist()]
+        else:
+            results = []
+            available = np.ones(len(frame), dtype=bool)
+            for i in focal:
+                cand = np.nonzero((t != arm) & (cells == cells[i]) & available)[0]
+                d = np.sqrt(np.sum((coords[cand] - coords[i]) ** 2, axis=1))
+                pos, dist = _nearest(d, neighbors, ties, caliper)
+                results.append((cand[pos], dist))
+                if not replace:
+                    available[cand[pos]] = False
+        size = np.array([chosen.size for chosen, _ in results], dtype=np.intp)
+        unmatched.extend(focal[size == 0].tolist())
+        matched = focal[size > 0]
+        if matched.size == 0:
+            continue
+        chosen = np.concatenate([c for c, _ in results])
+        owner = np.repeat(focal, size)
+        k = np.repeat(size, size)
+        # in row order of the focal units, as one unit at a time would add them
+        np.add.at(w, matched, s[matched])
+        np.add.at(w, chosen, s[owner] / k)
+        focal_rows.append(owner)
+        match_rows.append(chosen)
+        distances.append(np.concatenate([d for _, d in results]))
+        sizes.append(k)
+        arms.append(np.full(owner.size, bool(arm)))
+    columns = ["focal", "match", "distance", "k", "focal_treated"]
+    if focal_rows:
+        pairs = pd.DataFrame(
+            {
+                "focal": frame.index[np.concatenate(focal_rows)].tolist(),
+                "match": frame.index[np.concatenate(match_rows)].tolist(),
+                "distance": np.concatenate(distances),
+                "k": np.concatenate(sizes).tolist(),
+                "focal_treated": np.concatenate(arms),
+            }
+        )
+    else:
+        pairs = pd.DataFrame([], columns=columns)
     notes.append(
         f"{estimand}: {neighbors} neighbour(s), {'with' if replace else 'without'} "
         f"replacement, ties={ties!r}"
