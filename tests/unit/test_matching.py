@@ -155,6 +155,10 @@ def test_sorted_one_coordinate_search_equals_the_full_search(
     outs = []
     for distance in ("propensity", "logit"):
         fast = match_units(data, "t", "e", distance=distance, exact="cell", **args)
+        with monkeypatch.context() as patched:  # focal units ranked in blocks of few pairs
+            patched.setattr(matching, "_PAIRS", 7)
+            blocks = match_units(data, "t", "e", distance=distance, exact="cell", **args)
+        pd.testing.assert_frame_equal(fast.pairs, blocks.pairs, check_exact=True)
         with monkeypatch.context() as patched:
             patched.setattr(matching, "_match_1d", _general_path)
             slow = match_units(data, "t", "e", distance=distance, exact="cell", **args)

@@ -35,6 +35,7 @@ DISTANCES = ("propensity", "logit", "mahalanobis")
 TIES = ("first", "all")
 _TIE_TOL = 1e-12
 _TIE_DECIMALS = 12
+_PAIRS = 2_000_000  # (focal unit, candidate) pairs ranked at once by the 1-D search
 
 
 @dataclass(frozen=True)
@@ -164,29 +165,63 @@ def _match_1d(
 
     Equal to running :func:`_nearest` on every candidate: the candidates outside each focal
     unit's window (:func:`_window_1d`) are farther than its last match, so dropping them
-    changes neither the matches nor their order (by distance, then row). A window of one
-    candidate (no near tie) is its match when within the caliper, without a search.
+    changes neither the matches nor their order. Inside the windows, every (focal unit,
+    candidate) pair is ranked at once by the key of :func:`_nearest` (distance to 12 decimals,
+    then row), in blocks of focal units of at most ``_PAIRS`` pairs.
     """
     if cand.size == 0:
         return [(cand, coords[cand, 0]) for _ in focal]
     order = np.argsort(coords[cand, 0], kind="stable")
     values = coords[cand[order], 0]
     lo, hi = _window_1d(coords[focal, 0], values, k, caliper)
-    single = hi - lo == 1
-    only = cand[order[np.minimum(lo, cand.size - 1)]]
-    d_only = np.sqrt(np.sum((coords[only] - coords[focal]) ** 2, axis=1))
-    if caliper is not None:
-        single &= d_only <= caliper + _TIE_TOL * max(1.0, caliper)
-    out = []
-    for n, (i, a, b) in enumerate(zip(focal, lo, hi, strict=True)):
-        if single[n]:
-            out.append((only[n : n + 1], d_only[n : n + 1]))
-            continue
-        window = np.sort(cand[order[a:b]])
-        d = np.sqrt(np.sum((coords[window] - coords[i]) ** 2, axis=1))
-        pos, dist = _nearest(d, k, ties, caliper)
-        out.append((window[pos], dist))
+    sizes = hi - lo
+    ends = np.cumsum(sizes)
+    out: list[tuple[np.ndarray, np.ndarray]] = []
+    first = 0
+    while first < focal.size:
+        # focal units first..last-1: at least one, then as many as fit in _PAIRS pairs
+        base = ends[first] - sizes[first]
+        last = max(first + 1, int(np.searchsorted(ends, base + _PAIRS, side="right")))
+        n = sizes[first:last]
+        offsets = np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n)
+        rows = cand[order[np.repeat(lo[first:last], n) + offsets]]
+        out.extend(
+            _match_block(coords, focal[first:last], rows, n, k=k, ties=ties, caliper=caliper)
+        )
+        first = last
     return out
+
+
+def _match_block(
+    coords: np.ndarray,
+    focal: np.ndarray,
+    rows: np.ndarray,
+    n: np.ndarray,
+    *,
+    k: int,
+    ties: str,
+    caliper: float | None,
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Return the matches of each focal unit among its window (``rows``: ``n[i]`` rows each)."""
+    owner = np.repeat(np.arange(n.size), n)
+    d = np.sqrt(np.sum((coords[rows] - coords[focal[owner]]) ** 2, axis=1))
+    rounded = np.round(d, _TIE_DECIMALS)
+    if caliper is not None:
+        inside = d <= caliper + _TIE_TOL * max(1.0, caliper)
+        owner, rows, d, rounded = owner[inside], rows[inside], d[inside], rounded[inside]
+    ranked = np.lexsort((rows, rounded, owner))
+    owner, rows, d, rounded = owner[ranked], rows[ranked], d[ranked], rounded[ranked]
+    counts = np.bincount(owner, minlength=n.size)
+    group_start = np.cumsum(counts) - counts
+    take = np.arange(owner.size) - group_start[owner] < k
+    if ties == "all":
+        has_more = counts > k
+        cutoff = np.full(n.size, np.inf)
+        cutoff[has_more] = rounded[group_start[has_more] + k - 1]
+        take = rounded <= cutoff[owner]
+    owner, rows, d = owner[take], rows[take], d[take]
+    bounds = np.cumsum(np.bincount(owner, minlength=n.size))[:-1]
+    return list(zip(np.split(rows, bounds), np.split(d, bounds), strict=True))
 
 
 def match_units(
