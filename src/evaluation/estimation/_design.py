@@ -478,10 +478,11 @@ def prepare_design(
             raise ValueError(msg)
         frame = frame.loc[mask]
 
-    complete = frame[used].notna().all(axis=1).to_numpy()
+    missing = frame.isna().to_numpy()
+    complete = ~missing.any(axis=1)
     n_missing = int((~complete).sum())
     if n_missing:
-        where = [c for c in used if frame[c].isna().any()]
+        where = list(dict.fromkeys(frame.columns[missing.any(axis=0)]))
         notes.append(f"dropped {n_missing} rows with missing values in {where}")
     frame = frame.loc[complete]
     if len(frame) == 0:
@@ -503,11 +504,10 @@ def prepare_design(
             msg = f"frequency weights {weights!r} must be whole numbers; found {odd}"
             raise ValueError(msg)
 
-    fe_codes: list[np.ndarray] = []
+    factors = [_factorize(frame[fe]) for fe in fixed_effects]
     n_singletons = 0
     if fixed_effects:
-        fe_codes = [_factorize(frame[fe])[0] for fe in fixed_effects]
-        keep = _drop_singletons(fe_codes)
+        keep = _drop_singletons([c for c, _ in factors])
         n_singletons = int((~keep).sum())
         if n_singletons:
             notes.append(
@@ -519,6 +519,7 @@ def prepare_design(
             if len(frame) == 0:
                 msg = "no rows left after dropping fixed-effect singletons"
                 raise ValueError(msg)
+            factors = [_factorize(frame[fe]) for fe in fixed_effects]
 
     t = frame[treatment].to_numpy(dtype=float)
     if np.unique(t).size < 2:
@@ -535,8 +536,7 @@ def prepare_design(
         cluster_labels = np.asarray(cluster_labels)
 
     fes: list[_FixedEffect] = []
-    for fe in fixed_effects:
-        c, n = _factorize(frame[fe])
+    for fe, (c, n) in zip(fixed_effects, factors, strict=True):
         nested = clusters is not None and _is_nested(c, n, clusters)
         fes.append(_FixedEffect(fe, c, n, nested))
     demean = make_demeaner([f.codes for f in fes], [f.n_levels for f in fes], w)

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from evaluation.estimation._design import _Design, prepare_design
+from evaluation.estimation._design import _Design
 from evaluation.estimation._resampling import (
     PVALUE_TYPES,
     AffineStatistic,
@@ -27,7 +27,7 @@ from evaluation.estimation._resampling import (
     invert_test,
     resolve_rng,
 )
-from evaluation.estimation.covariance import RegressionFit, _fe_leverage_basis, fit_wls
+from evaluation.estimation.covariance import RegressionFit, _fe_leverage_basis, fit_model
 
 __all__ = ["WEIGHT_TYPES", "WildBootstrapResult", "bootstrap_weights", "wild_cluster_bootstrap"]
 
@@ -596,7 +596,7 @@ def wild_cluster_bootstrap(
     so its printed bounds differ in the third or fourth digit). The t statistic's reference
     df (G - 1) plays no role: the bootstrap distribution replaces it.
     """
-    design = prepare_design(
+    fit = fit_model(
         data,
         outcome,
         treatment,
@@ -607,7 +607,6 @@ def wild_cluster_bootstrap(
         weights_kind=weights_kind,
         subset=subset,
     )
-    fit = fit_wls(design, "CR1" if cluster is not None else "HC1")
     (result,) = bootstrap_fits(
         [(fit, contrast_vector(fit, None))],
         null=null,

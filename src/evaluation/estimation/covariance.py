@@ -10,12 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import sparse, stats
 
-from evaluation.estimation._design import _Design, _group_weights, make_demeaner
+from evaluation.estimation._design import (
+    _Design,
+    _group_weights,
+    make_demeaner,
+    prepare_design,
+)
 
 VCOV_TYPES = ("iid", "HC1", "HC2", "CR1", "CR2")
 _MAX_LEVERAGE_DUMMIES = 5_000
@@ -242,6 +248,49 @@ def fit_wls(design: _Design, vcov: str) -> RegressionFit:
         _cr2=cr2,
         _bread=bread,
     )
+
+
+def fit_model(
+    data: pd.DataFrame,
+    outcome: str,
+    treatment: str,
+    *,
+    vcov: str | None = None,
+    **model: Any,
+) -> RegressionFit:
+    """Prepare the design of one model and fit it (the step every estimator starts with).
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Input rows; never modified.
+    outcome, treatment : str
+        Outcome and focal (treatment) columns.
+    vcov : str, optional
+        Variance estimator (:func:`fit_wls`); ``None``: ``CR1`` with a cluster, ``HC1``
+        without.
+    **model : Any
+        The model's other keyword arguments of
+        :func:`~evaluation.estimation._design.prepare_design` (``covariates``,
+        ``fixed_effects``, ``cluster``, ``weights``, ``weights_kind``, ``subset``, ``lin``...).
+
+    Returns
+    -------
+    RegressionFit
+        The fit; its ``design`` is the prepared design.
+
+    Raises
+    ------
+    KeyError
+        A named column is missing.
+    ValueError
+        Bad data or options (as :func:`~evaluation.estimation._design.prepare_design` and
+        :func:`fit_wls`).
+    """
+    design = prepare_design(data, outcome, treatment, **model)
+    if vcov is None:
+        vcov = "CR1" if design.clusters is not None else "HC1"
+    return fit_wls(design, vcov)
 
 
 def _independence_model(design: _Design) -> bool:

@@ -17,9 +17,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from evaluation.estimation._design import _Design, levels_of, prepare_design
+from evaluation.estimation._design import _Design, levels_of
 from evaluation.estimation.bootstrap import contrast_vector
-from evaluation.estimation.covariance import RegressionFit, fit_wls
+from evaluation.estimation.covariance import RegressionFit, fit_model
 from evaluation.estimation.inference import (
     AssignmentSource,
     FewClustersWarning,
@@ -433,10 +433,11 @@ def _effect_pending(
     """Return the analytic estimate of :func:`estimate_effect` and its pending inference."""
     if lin:
         _require_binary(data, treatment, "treatment")
-    design = prepare_design(
+    fit = fit_model(
         data,
         outcome,
         treatment,
+        vcov=vcov,
         covariates=covariates,
         fixed_effects=fixed_effects,
         cluster=cluster,
@@ -445,7 +446,7 @@ def _effect_pending(
         subset=subset,
         lin=lin,
     )
-    fit = fit_wls(design, vcov)
+    design = fit.design
     estimator = "lin" if lin else "ols"
     estimate = _estimate_from_fit(
         fit, outcome=outcome, treatment=treatment, estimator=estimator, level=level
@@ -654,24 +655,24 @@ def _did_pending(
         fes.append(period)
     else:
         terms.append(post)
-    design = prepare_design(
-        frame,
-        outcome,
-        interaction,
-        covariates=[*terms, *covariates],
-        fixed_effects=fes,
-        cluster=cluster,
-        weights=kw.pop("weights", None),
-        weights_kind=kw.pop("weights_kind", "analytic"),
-        subset=kw.pop("subset", None),
-    )
+    model = {name: kw.pop(name) for name in ("weights", "weights_kind", "subset") if name in kw}
     vcov = kw.pop("vcov", "CR1")
     level = kw.pop("level", 0.95)
     options, strata = _pop_inference(kw)
     if kw:
         msg = f"did() got unexpected arguments {sorted(kw)}"
         raise TypeError(msg)
-    fit = fit_wls(design, vcov)
+    fit = fit_model(
+        frame,
+        outcome,
+        interaction,
+        vcov=vcov,
+        covariates=[*terms, *covariates],
+        fixed_effects=fes,
+        cluster=cluster,
+        **model,
+    )
+    design = fit.design
     sample = frame.loc[design.index]
     group = sample[treatment].to_numpy(dtype=float)
     after = sample[post].to_numpy(dtype=float)
@@ -783,15 +784,16 @@ def _heterogeneity_pending(
     level = kw.pop("level", 0.95)
     options, _ = _pop_inference(kw)
     no_ri = "subgroup effects are interactions of the treatment"
-    design = prepare_design(
+    fit = fit_model(
         frame,
         outcome,
         names[0],
+        vcov=vcov,
         covariates=[*dummies, *covariates],
         extra_regressors=names[1:],
         **kw,
     )
-    fit = fit_wls(design, vcov)
+    design = fit.design
     sample = frame.loc[design.index]
     t = sample[treatment].to_numpy(dtype=float)
     estimates = []
@@ -1107,16 +1109,17 @@ def did_table(
     frame = panel.assign(**{interaction: panel[treatment] * panel[post]})
     rows = []
     for outcome in outcomes:
-        design = prepare_design(
+        fit = fit_model(
             frame,
             outcome,
             interaction,
+            vcov=vcov,
             covariates=[treatment, post, *covariates],
             cluster=cluster,
             weights=weights,
             weights_kind=weights_kind,
         )
-        fit = fit_wls(design, vcov)
+        design = fit.design
         sample = frame.loc[design.index]
         arm = sample[treatment].to_numpy(dtype=float)
         after = sample[post].to_numpy(dtype=float)
