@@ -31,7 +31,7 @@ from evaluation.estimation import (
 from evaluation.estimation._design import prepare_design
 from evaluation.estimation._resampling import AffineStatistic, SymmetricPvalue, bootstrap_pvalue
 from evaluation.estimation.bootstrap import bootstrap_fits, contrast_vector
-from evaluation.estimation.covariance import fit_wls
+from evaluation.estimation.covariance import _satterthwaite, fit_wls
 
 RTOL = 1e-12
 OUTCOMES = ["y_all", "y_emp", "y_emp2", "y_item"]
@@ -334,3 +334,18 @@ def test_estimate_effect_with_category_terms_equals_formulaic_route(survey):
     )
     assert close(a.effect, b.effect)
     assert close(a.std_error, b.std_error)
+
+
+def test_satterthwaite_df_kept_per_design_and_contrast(survey):
+    # The df of each contrast, asked for in either order and again, equals a fresh computation
+    # on a fresh design of the same data (the cache never hands one contrast's df to another).
+    args = {"covariates": ["age", "female"], "fixed_effects": ["stratum"], "cluster": "firm"}
+    fit = fit_wls(prepare_design(survey, "y_all", "treat", **args), "CR2")
+    contrasts = [{"treat": 1.0}, {"age": 1.0}, {"treat": 1.0, "female": -1.0}]
+    first = [fit.contrast(c)[2] for c in contrasts]
+    again = [fit.contrast(c)[2] for c in reversed(contrasts)][::-1]
+    for contrast, df, df_again in zip(contrasts, first, again, strict=True):
+        fresh = fit_wls(prepare_design(survey, "y_all", "treat", **args), "CR2")
+        c = fresh._contrast_vector(contrast)
+        assert df == df_again == _satterthwaite(fresh.design, fresh._bread, fresh._cr2, c)
+    assert len(set(first)) == 3

@@ -619,8 +619,17 @@ def _satterthwaite_df(design: _Design, bread: np.ndarray, cr2: _CR2, c: np.ndarr
     ``H = Qn Qn' + F F'``, ``G_g'Theta G_h = delta_gh a_g'a_g - Pi_g'Pi_h`` (``a_g`` the
     adjusted scores without their nested part, ``Pi_g = F_g'q_g``; sampling weights add the
     cross terms of ``Theta = I``), so both sums come from ``(k + m)``-square matrices, never
-    from a ``G x G`` one.
+    from a ``G x G`` one. Computed once per design and contrast (``bread`` and ``cr2`` are
+    those of the design).
     """
+    key = ("satterthwaite", c.tobytes())
+    if key not in design.cache:
+        design.cache[key] = _satterthwaite(design, bread, cr2, c)
+    return design.cache[key]
+
+
+def _satterthwaite(design: _Design, bread: np.ndarray, cr2: _CR2, c: np.ndarray) -> float:
+    """Compute :func:`_satterthwaite_df` (uncached)."""
     w = np.ones(design.nobs) if design.weights is None else design.weights
     sw = np.sqrt(w)
     xm = design.X @ (bread @ c)
