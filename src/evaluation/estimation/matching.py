@@ -142,11 +142,10 @@ def _window_1d(
     near = p[:, None] + offsets[None, :]
     inside = (near >= 0) & (near < n)
     d = np.where(inside, np.abs(values[np.clip(near, 0, n - 1)] - x[:, None]), np.inf)
-    kth = np.sort(d, axis=1)[:, k - 1] if d.shape[1] >= k else np.full(x.size, np.inf)
+    kth = np.sort(d, axis=1)[:, k - 1]  # inf when fewer than k candidates
     if caliper is not None:
         kth = np.minimum(kth, caliper + _TIE_TOL * max(1.0, caliper))
     bound = kth + 1e-9 * np.maximum(1.0, kth)
-    bound = np.where(np.isfinite(bound), bound, np.inf)
     lo = np.searchsorted(values, x - bound, side="left")
     hi = np.searchsorted(values, x + bound, side="right")
     return lo, hi
