@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 
+from evaluation.estimation import matching
 from evaluation.estimation.matching import match_effect, match_units
 from evaluation.estimation.propensity import OverlapError, balance_weighted
 
@@ -110,3 +111,60 @@ def test_balance_after_matching_and_bad_input(toy):
         match_effect(toy.loc[["A", "B", "a", "d"]], "y", "t", "e", caliper=0.01)
     with pytest.raises(ValueError, match="neighbors"):
         match_units(toy, "t", "e", neighbors=0)
+
+
+def _general_path(coords, focal, cand, *, k, ties, caliper):
+    """The search over every candidate, one focal unit at a time (the general path)."""
+    out = []
+    for i in focal:
+        d = np.sqrt(np.sum((coords[cand] - coords[i]) ** 2, axis=1))
+        pos, dist = matching._nearest(d, k, ties, caliper)
+        out.append((cand[pos], dist))
+    return out
+
+
+@pytest.mark.parametrize("ties", ["first", "all"])
+@pytest.mark.parametrize("neighbors", [1, 3])
+@pytest.mark.parametrize("caliper", [None, 0.01])
+@pytest.mark.parametrize("estimand", ["ATT", "ATE"])
+def test_sorted_one_coordinate_search_equals_the_full_search(
+    monkeypatch, ties, neighbors, caliper, estimand
+):
+    # Scores on a coarse grid (many exact ties and ties within 1e-12 after the logit),
+    # exact cells and survey weights: the sorted search must give the same pairs, order,
+    # distances and weights (to 1e-12) as comparing every candidate.
+    rng = np.random.default_rng(7)
+    n = 400
+    data = pd.DataFrame(
+        {
+            "t": rng.integers(0, 2, n),
+            "e": np.round(rng.uniform(0.05, 0.95, n), 2),
+            "cell": rng.integers(0, 3, n),
+            "s": rng.uniform(0.5, 2.0, n),
+        },
+        index=[f"u{i:03d}" for i in range(n)],
+    )
+    data.loc["u000", "cell"] = 9  # a cell with focal units and no candidate
+    args = {
+        "neighbors": neighbors,
+        "caliper": caliper,
+        "estimand": estimand,
+        "ties": ties,
+        "weights": "s",
+    }
+    outs = []
+    for distance in ("propensity", "logit"):
+        fast = match_units(data, "t", "e", distance=distance, exact="cell", **args)
+        with monkeypatch.context() as patched:  # focal units ranked in blocks of few pairs
+            patched.setattr(matching, "_PAIRS", 7)
+            blocks = match_units(data, "t", "e", distance=distance, exact="cell", **args)
+        pd.testing.assert_frame_equal(fast.pairs, blocks.pairs, check_exact=True)
+        with monkeypatch.context() as patched:
+            patched.setattr(matching, "_match_1d", _general_path)
+            slow = match_units(data, "t", "e", distance=distance, exact="cell", **args)
+        pd.testing.assert_frame_equal(fast.pairs, slow.pairs, check_exact=False, rtol=1e-12)
+        assert fast.pairs[["focal", "match", "k"]].equals(slow.pairs[["focal", "match", "k"]])
+        pd.testing.assert_series_equal(fast.weights, slow.weights, rtol=1e-12, atol=0)
+        assert fast.unmatched.equals(slow.unmatched)
+        outs.append(len(fast.pairs))
+    assert min(outs) > 0

@@ -9,6 +9,7 @@ that enters the small-sample factors.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -22,6 +23,7 @@ WEIGHTS_KINDS = ("analytic", "sampling", "frequency")
 _DEMEAN_TOL = 1e-10
 _DEMEAN_MAXITER = 100_000
 _COLLINEAR_TOL = 1e-10
+_CATEGORY_TERM = re.compile(r"^C\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*\)$")
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,9 @@ class _Design:
         Rows dropped for missing values and as fixed-effect singletons.
     notes : tuple of str
         What was dropped or changed, in plain words.
+    cache : dict
+        Pieces computed from the design alone (cluster sums, fixed-effect bases, CR2
+        adjustments), kept so that every fit and inference on the design computes them once.
     """
 
     y: np.ndarray
@@ -102,6 +107,7 @@ class _Design:
     n_dropped_singletons: int = 0
     notes: tuple[str, ...] = ()
     cluster_labels: np.ndarray | None = field(default=None, repr=False)
+    cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def nobs(self) -> int:
@@ -148,15 +154,57 @@ def _is_numeric(values: pd.Series) -> bool:
     return pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values)
 
 
-def _split_terms(terms: Sequence[str], data: pd.DataFrame) -> tuple[list[str], str, list[str]]:
+def _category_column(term: str, data: pd.DataFrame) -> str | None:
+    """Return the column of a term ``C(column)`` that :func:`_category_dummies` codes, or None.
+
+    Covered: integer or float columns (not boolean) and text columns (``str`` dtype, or object
+    columns holding only strings); anything else goes to formulaic.
+    """
+    match = _CATEGORY_TERM.match(term)
+    if match is None or match.group(1) not in data.columns:
+        return None
+    values = data[match.group(1)]
+    dtype = values.dtype
+    if isinstance(dtype, pd.CategoricalDtype) or pd.api.types.is_bool_dtype(dtype):
+        return None
+    if pd.api.types.is_integer_dtype(dtype) or pd.api.types.is_float_dtype(dtype):
+        return match.group(1)
+    if pd.api.types.is_string_dtype(dtype) and all(
+        isinstance(v, str) for v in pd.unique(values.dropna())
+    ):
+        return match.group(1)
+    return None
+
+
+def _category_dummies(values: pd.Series, column: str) -> tuple[np.ndarray, list[str]]:
+    """Treatment-coded dummies of ``C(column)`` exactly as formulaic builds them.
+
+    The levels are the sorted distinct values present; the first is the reference and every
+    other level gets a 0/1 column named ``C(column)[T.level]``.
+    """
+    levels = sorted(pd.unique(values).tolist())
+    array = values.to_numpy()
+    columns = [(array == level).astype(float) for level in levels[1:]]
+    names = [f"C({column})[T.{level}]" for level in levels[1:]]
+    return np.column_stack(columns).reshape(len(values), len(columns)), names
+
+
+def _split_terms(
+    terms: Sequence[str], data: pd.DataFrame
+) -> tuple[list[str], str, list[str], list[str] | None]:
     """Split covariates into numeric columns used as they are and formula terms.
 
     Returns the plain numeric columns, the right-hand side formula of the other terms (with an
-    intercept, so categorical terms get reduced-rank coding) and every data column needed.
+    intercept, so categorical terms get reduced-rank coding), every data column needed and,
+    when every formula term is a plain ``C(column)`` that :func:`_category_dummies` codes
+    exactly as formulaic would, those columns (``None`` otherwise: formulaic builds them).
     """
     plain = [t for t in terms if t in data.columns and _is_numeric(data[t])]
     formula_terms = [t for t in terms if t not in plain]
     rhs = "1 + " + " + ".join(formula_terms) if formula_terms else "1"
+    categories = [_category_column(t, data) for t in formula_terms]
+    if all(c is not None for c in categories):
+        return plain, rhs, list(dict.fromkeys([*plain, *categories])), categories
     try:
         needed = sorted(formulaic.Formula(rhs).required_variables)
     except Exception as err:  # formulaic raises several parser error types
@@ -166,7 +214,7 @@ def _split_terms(terms: Sequence[str], data: pd.DataFrame) -> tuple[list[str], s
     if missing:
         msg = f"covariate column(s) {missing!r} (from terms {list(terms)!r}) not found in the data"
         raise KeyError(msg)
-    return plain, rhs, list(dict.fromkeys([*plain, *needed]))
+    return plain, rhs, list(dict.fromkeys([*plain, *needed])), None
 
 
 def levels_of(data: pd.DataFrame, column: str, role: str) -> list:
@@ -404,14 +452,21 @@ def prepare_design(
         + [("fixed-effect", fe) for fe in fixed_effects]
         + [("regressor", r) for r in extra_regressors],
     )
-    plain, rhs, cov_vars = _split_terms(list(covariates), data)
+    plain, rhs, cov_vars, categories = _split_terms(list(covariates), data)
     for column in [outcome, treatment, *extra_regressors]:
         if not _is_numeric(data[column]):
             role = {outcome: "outcome", treatment: focal_role}.get(column, "regressor")
             msg = f"{role} column {column!r} must be numeric; found dtype {data[column].dtype}"
             raise ValueError(msg)
 
-    frame = data
+    used = list(
+        dict.fromkeys(
+            [outcome, treatment, *extra_regressors, *cov_vars, *fixed_effects]
+            + ([cluster] if cluster else [])
+            + ([weights] if weights else [])
+        )
+    )
+    frame = data[used]  # only the columns the model uses travel through the row selections
     notes: list[str] = []
     if subset is not None:
         if isinstance(subset, pd.Series) and not subset.index.equals(data.index):
@@ -421,19 +476,13 @@ def prepare_design(
         if mask.shape != (len(data),):
             msg = f"subset must be a boolean mask with {len(data)} entries; got shape {mask.shape}"
             raise ValueError(msg)
-        frame = data.loc[mask]
+        frame = frame.loc[mask]
 
-    used = list(
-        dict.fromkeys(
-            [outcome, treatment, *extra_regressors, *cov_vars, *fixed_effects]
-            + ([cluster] if cluster else [])
-            + ([weights] if weights else [])
-        )
-    )
-    complete = frame[used].notna().all(axis=1).to_numpy()
+    missing = frame.isna().to_numpy()
+    complete = ~missing.any(axis=1)
     n_missing = int((~complete).sum())
     if n_missing:
-        where = [c for c in used if frame[c].isna().any()]
+        where = list(dict.fromkeys(frame.columns[missing.any(axis=0)]))
         notes.append(f"dropped {n_missing} rows with missing values in {where}")
     frame = frame.loc[complete]
     if len(frame) == 0:
@@ -455,11 +504,10 @@ def prepare_design(
             msg = f"frequency weights {weights!r} must be whole numbers; found {odd}"
             raise ValueError(msg)
 
-    fe_codes: list[np.ndarray] = []
+    factors = [_factorize(frame[fe]) for fe in fixed_effects]
     n_singletons = 0
     if fixed_effects:
-        fe_codes = [_factorize(frame[fe])[0] for fe in fixed_effects]
-        keep = _drop_singletons(fe_codes)
+        keep = _drop_singletons([c for c, _ in factors])
         n_singletons = int((~keep).sum())
         if n_singletons:
             notes.append(
@@ -471,6 +519,7 @@ def prepare_design(
             if len(frame) == 0:
                 msg = "no rows left after dropping fixed-effect singletons"
                 raise ValueError(msg)
+            factors = [_factorize(frame[fe]) for fe in fixed_effects]
 
     t = frame[treatment].to_numpy(dtype=float)
     if np.unique(t).size < 2:
@@ -487,15 +536,19 @@ def prepare_design(
         cluster_labels = np.asarray(cluster_labels)
 
     fes: list[_FixedEffect] = []
-    for fe in fixed_effects:
-        c, n = _factorize(frame[fe])
+    for fe, (c, n) in zip(fixed_effects, factors, strict=True):
         nested = clusters is not None and _is_nested(c, n, clusters)
         fes.append(_FixedEffect(fe, c, n, nested))
     demean = make_demeaner([f.codes for f in fes], [f.n_levels for f in fes], w)
 
     cov = frame[plain].to_numpy(dtype=float).reshape(len(frame), len(plain))
     formula_names: list[str] = []
-    if rhs != "1":  # formula terms present (plain numeric columns need no formula parsing)
+    if categories is not None:  # only C(column) terms: coded directly, as formulaic would
+        for column in dict.fromkeys(categories):
+            dummies, dummy_names = _category_dummies(frame[column], column)
+            cov = np.column_stack([cov, dummies])
+            formula_names += dummy_names
+    elif rhs != "1":  # other formula terms (plain numeric columns need no formula parsing)
         cov_matrix = formulaic.model_matrix(rhs, frame, na_action="raise")
         formula_names = [c for c in cov_matrix.columns if c != "Intercept"]
         cov = np.column_stack([cov, cov_matrix[formula_names].to_numpy(dtype=float)])

@@ -167,6 +167,7 @@ def invert_test(
     estimate: float,
     scale: float,
     alpha: float,
+    focus: callable | None = None,
 ) -> tuple[float, float]:
     """Confidence interval ``{r : p(r) > alpha}`` by bisection outwards from the estimate.
 
@@ -180,6 +181,11 @@ def invert_test(
         A standard error, for the first step and the stopping rule.
     alpha : float
         One minus the confidence level.
+    focus : callable, optional
+        ``focus((lo, hi))`` is called before each bisection step with the current bracket
+        (every later evaluation on that side lies inside it) and ``focus(None)`` when a side
+        starts, so ``pvalue_at`` may drop work that cannot change inside the bracket (see
+        :class:`SymmetricPvalue`); it must not change any p-value.
 
     Returns
     -------
@@ -200,6 +206,8 @@ def invert_test(
     precision = 1e-10 * max(abs(estimate), scale)
     bounds = []
     for side in (-1.0, 1.0):
+        if focus is not None:
+            focus(None)
         inner, step = estimate, 2.0 * scale
         outer = estimate + side * step
         expansions = 0
@@ -215,6 +223,8 @@ def invert_test(
         for _ in range(200):
             if abs(outer - inner) <= precision:
                 break
+            if focus is not None:
+                focus((min(inner, outer), max(inner, outer)))
             middle = 0.5 * (inner + outer)
             if pvalue_at(middle) > alpha:
                 inner = middle
@@ -222,3 +232,92 @@ def invert_test(
                 outer = middle
         bounds.append(0.5 * (inner + outer))
     return bounds[0], bounds[1]
+
+
+_SAFE_RELATIVE = 1e-13  # bound on the rounding of the affine pieces, relative to their size
+_SAFE_MARGIN = 1e-6  # distance from the threshold beyond which rounding cannot flip a draw
+_FOCUS_MIN_DRAWS = 256
+
+
+class SymmetricPvalue:
+    """The symmetric bootstrap p-value ``r -> #{|t*(r)| > |t(r)|}/B``, cheap inside a bracket.
+
+    ``p(r)`` equals ``bootstrap_pvalue(stats.at(r), (estimate - r) / se, "symmetric")``
+    exactly. After :meth:`focus` on a bracket ``[lo, hi]``, draws whose comparison cannot
+    change anywhere in the bracket are counted once and no longer evaluated: their statistic
+    is bounded on the bracket by interval arithmetic on the affine pieces, and a draw is
+    settled only when the bound clears the threshold by a relative margin (1e-6) far above
+    rounding error. The remaining draws are evaluated exactly as before, so every p-value,
+    and with it every bisection step of :func:`invert_test`, is unchanged.
+
+    Parameters
+    ----------
+    stats : AffineStatistic
+        The draws (studentised).
+    estimate, se : float
+        The estimate and its standard error (the observed ``t(r) = (estimate - r) / se``).
+    """
+
+    def __init__(self, stats: AffineStatistic, estimate: float, se: float) -> None:
+        self.stats, self.estimate, self.se = stats, float(estimate), float(se)
+        self.draws = int(stats.n0.shape[0])
+        self.focus(None)
+
+    def __call__(self, r: float) -> float:
+        """Return the p-value at ``r`` (inside the current bracket after :meth:`focus`).
+
+        Parameters
+        ----------
+        r : float
+            The hypothesised value.
+
+        Returns
+        -------
+        float
+            The p-value.
+        """
+        t0 = (self.estimate - r) / self.se
+        return (self.settled + count_extreme(self.live.at(r), t0, "strict")[0]) / self.draws
+
+    def focus(self, bracket: tuple[float, float] | None) -> None:
+        """Settle the draws whose comparison is constant on ``bracket`` (``None``: reset).
+
+        Parameters
+        ----------
+        bracket : tuple of float or None
+            ``(lo, hi)``, inside the previous bracket since the last reset.
+        """
+        if bracket is None:
+            self.live, self.settled = self.stats, 0
+            return
+        s = self.live
+        if s.n0.shape[0] <= _FOCUS_MIN_DRAWS:
+            return  # settling costs more than evaluating so few draws
+        lo, hi = bracket
+        mid, half = 0.5 * (lo + hi), 0.5 * (hi - lo)
+        reach = max(abs(lo), abs(hi))
+        # numerator n(r) = N0 + d N1, variance V0 + 2 d V1 + d^2 v1, |d| <= half
+        n_mid = s.n0 + mid * s.n1
+        n_slack = half * np.abs(s.n1) + _SAFE_RELATIVE * (np.abs(s.n0) + reach * np.abs(s.n1))
+        v_mid = s.v0 + 2.0 * mid * s.v01 + mid * mid * s.v1
+        slope = s.v01 + mid * s.v1
+        v_slack = 2.0 * half * np.abs(slope) + half * half * np.abs(s.v1)
+        v_slack += _SAFE_RELATIVE * (
+            np.abs(s.v0) + 2 * reach * np.abs(s.v01) + reach**2 * np.abs(s.v1)
+        )
+        n_low = np.maximum(np.abs(n_mid) - n_slack, 0.0)
+        n_high = np.abs(n_mid) + n_slack
+        v_low, v_high = v_mid - v_slack, v_mid + v_slack
+        # observed |estimate - r| on the bracket, and the tie factor of count_extreme
+        e_mid = abs(self.estimate - mid)
+        e_slack = half + _SAFE_RELATIVE * (abs(self.estimate) + reach)
+        e_low, e_high = max(e_mid - e_slack, 0.0), e_mid + e_slack
+        k2 = (1.0 + TIE_RTOL) ** 2 / self.se**2
+        positive = v_low > 0
+        above = positive & (n_low**2 > k2 * e_high**2 * v_high * (1 + _SAFE_MARGIN))
+        below = positive & (n_high**2 * (1 + _SAFE_MARGIN) < k2 * e_low**2 * v_low)
+        live = ~(above | below)
+        self.settled += int(np.count_nonzero(above))
+        self.live = AffineStatistic(
+            n0=s.n0[live], n1=s.n1[live], v0=s.v0[live], v01=s.v01[live], v1=s.v1[live]
+        )

@@ -13,8 +13,14 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from evaluation.estimation._design import WEIGHTS_KINDS, levels_of, prepare_design
-from evaluation.estimation.covariance import fit_wls
+from evaluation.estimation._design import (
+    WEIGHTS_KINDS,
+    _check_columns,
+    _split_terms,
+    levels_of,
+    prepare_design,
+)
+from evaluation.estimation.covariance import fit_model, fit_wls
 
 __all__ = ["balance_table", "joint_orthogonality_test"]
 
@@ -183,7 +189,16 @@ def balance_table(
     variables = _check_variables(data, variables)
     others, control = _arms(data, treatment, control)
     vcov = vcov or ("CR1" if cluster else "HC1")
-    frame = data.loc[data[treatment].notna()]
+    # only the columns the table uses travel through the row selections below
+    _check_columns(
+        data,
+        [("cluster", cluster), ("weights", weights)]
+        + [("fixed-effect", fe) for fe in fixed_effects],
+    )
+    _, _, covariate_columns, _ = _split_terms(list(covariates), data)
+    used = [treatment, *variables, *fixed_effects, *covariate_columns, weights, cluster]
+    used = list(dict.fromkeys(c for c in used if c is not None))
+    frame = data.loc[data[treatment].notna(), used]
     if missing == "complete":
         frame = frame.loc[frame[variables].notna().all(axis=1)]
     freq = weights is not None and weights_kind == "frequency"
@@ -267,8 +282,7 @@ def _difference(
     indicator = f"{treatment}=={arm}"
     pair = observed.loc[observed[treatment].isin([arm, control])]
     pair = pair.assign(**{indicator: (pair[treatment] == arm).astype(float)})
-    design = prepare_design(pair, var, indicator, focal_role="arm indicator", **regression)
-    fit = fit_wls(design, vcov)
+    fit = fit_model(pair, var, indicator, vcov=vcov, focal_role="arm indicator", **regression)
     estimate, se, df = fit.contrast({indicator: 1.0})
     out: dict[str, Any] = {"difference": estimate}
     if pvalues:

@@ -17,16 +17,17 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from evaluation.estimation._design import _Design, prepare_design
+from evaluation.estimation._design import _Design
 from evaluation.estimation._resampling import (
     PVALUE_TYPES,
     AffineStatistic,
+    SymmetricPvalue,
     bootstrap_pvalue,
     count_extreme,
     invert_test,
     resolve_rng,
 )
-from evaluation.estimation.covariance import RegressionFit, _fe_leverage_basis, fit_wls
+from evaluation.estimation.covariance import RegressionFit, _fe_leverage_basis, fit_model
 
 __all__ = ["WEIGHT_TYPES", "WildBootstrapResult", "bootstrap_weights", "wild_cluster_bootstrap"]
 
@@ -218,7 +219,8 @@ class _WildKernel:
     ``A_g = sum w_i a_i x_i``, and for the non-nested fixed effects (whitened orthonormal basis
     ``F``) ``B_g = sum sqrt(w_i) a_i F_i``, ``C_g = sum sqrt(w_i) u_i F_i``. For weights ``v``
     the bootstrap numerator is ``g(r)'v`` and the CR1 score of each cluster is
-    ``g(r) * v - A M S(r)'v - B C(r)'v``.
+    ``P(r) = g(r) * v - L R(r)'v`` with ``L = [A M, B]`` and ``R(r) = [S(r), C(r)]``
+    (``R(r) = R0 + r R1``).
     """
 
     estimate: float
@@ -226,43 +228,89 @@ class _WildKernel:
     factor: float
     g0: np.ndarray
     g1: np.ndarray
-    S0: np.ndarray
-    S1: np.ndarray
-    C0: np.ndarray
-    C1: np.ndarray
-    AM: np.ndarray
-    Bf: np.ndarray
+    R0: np.ndarray
+    R1: np.ndarray
+    L: np.ndarray
 
-    def statistics(self, V: np.ndarray, at: float | None = None) -> AffineStatistic:
-        """Return the bootstrap t statistics of the draws ``V`` as affine functions of ``r``.
+    def rows(self, at: float | None) -> tuple[np.ndarray, np.ndarray]:
+        """Return the cluster-level vectors whose products with the draws give the statistics.
 
-        With ``at`` given, only the statistics at ``r = at`` are computed (half the work) and
-        the result is valid at that value only.
+        The first block multiplies the weights ``V``, the second their squares ``V**2``:
+        ``[g0, g1, R0', R1', (g0 L)', (g1 L)']`` and ``[g0^2, g0 g1, g1^2]`` (at a fixed ``r``:
+        ``[g, R', (g L)']`` and ``[g^2]``).
         """
+        if at is None:
+            linear = [self.g0[None], self.g1[None], self.R0.T, self.R1.T]
+            linear += [(self.g0[:, None] * self.L).T, (self.g1[:, None] * self.L).T]
+            squares = [self.g0**2, self.g0 * self.g1, self.g1**2]
+        else:
+            g, R = self.g0 + at * self.g1, self.R0 + at * self.R1
+            linear = [g[None], R.T, (g[:, None] * self.L).T]
+            squares = [g**2]
+        return np.concatenate(linear), np.vstack(squares)
 
-        def scores(g: np.ndarray, S: np.ndarray, C: np.ndarray) -> np.ndarray:
-            out = g[:, None] * V - self.AM @ (S.T @ V)
-            if C.shape[1]:
-                out -= self.Bf @ (C.T @ V)
-            return out
+    def statistics(self, linear: np.ndarray, squares: np.ndarray, at: float | None):
+        """Turn the products of :meth:`rows` with the draws into the affine statistics.
 
-        f = self.factor
+        With ``Z(r) = R(r)'V`` and ``Y(r) = (g(r) L)'V``, the CR1 variance of each draw is
+        ``f sum_g P_g^2 = f (g^2'V^2 - 2 sum Z Y + Z' L'L Z)``, expanded in ``r``.
+        """
+        f, m = self.factor, self.L.shape[1]
+        LtL = self.L.T @ self.L
+
+        def dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+            return np.einsum("jb,jb->b", a, b)
+
         if at is not None:
-            g, S, C = self.g0 + at * self.g1, self.S0 + at * self.S1, self.C0 + at * self.C1
-            P = scores(g, S, C)
-            zeros = np.zeros(V.shape[1])
-            return AffineStatistic(
-                n0=g @ V, n1=zeros, v0=f * np.einsum("gb,gb->b", P, P), v01=zeros, v1=zeros
-            )
-        P0 = scores(self.g0, self.S0, self.C0)
-        P1 = scores(self.g1, self.S1, self.C1)
+            n, Z, Y = linear[0], linear[1 : 1 + m], linear[1 + m :]
+            v = f * (squares[0] - 2.0 * dot(Z, Y) + dot(Z, LtL @ Z))
+            zeros = np.zeros_like(n)
+            return AffineStatistic(n0=n, n1=zeros, v0=v, v01=zeros, v1=zeros)
+        n0, n1 = linear[0], linear[1]
+        Z0, Z1 = linear[2 : 2 + m], linear[2 + m : 2 + 2 * m]
+        Y0, Y1 = linear[2 + 2 * m : 2 + 3 * m], linear[2 + 3 * m :]
+        T0 = LtL @ Z0
         return AffineStatistic(
-            n0=self.g0 @ V,
-            n1=self.g1 @ V,
-            v0=f * np.einsum("gb,gb->b", P0, P0),
-            v01=f * np.einsum("gb,gb->b", P0, P1),
-            v1=f * np.einsum("gb,gb->b", P1, P1),
+            n0=n0,
+            n1=n1,
+            v0=f * (squares[0] - 2.0 * dot(Z0, Y0) + dot(Z0, T0)),
+            v01=f * (squares[1] - dot(Z1, Y0) - dot(Z0, Y1) + dot(Z1, T0)),
+            v1=f * (squares[2] - 2.0 * dot(Z1, Y1) + dot(Z1, LtL @ Z1)),
         )
+
+
+def _kernel_statistics(
+    kernels: Sequence[_WildKernel], V: np.ndarray, at: float | None
+) -> list[AffineStatistic]:
+    """Statistics of several kernels on the same draws ``V`` (clusters in the same order).
+
+    The products with the draws of every kernel are stacked into few large matrix products.
+    """
+    V2 = V * V
+    out: list[AffineStatistic] = []
+    pending: list[tuple[_WildKernel, np.ndarray, np.ndarray]] = []
+    budget = max(1, _CHUNK_ELEMENTS // max(V.shape[1], 1))
+
+    def flush() -> None:
+        linear = np.concatenate([p[1] for p in pending]) @ V
+        squares = np.concatenate([p[2] for p in pending]) @ V2
+        i = j = 0
+        for kernel, lin, sq in pending:
+            out.append(kernel.statistics(linear[i : i + len(lin)], squares[j : j + len(sq)], at))
+            i, j = i + len(lin), j + len(sq)
+        pending.clear()
+
+    size = 0
+    for kernel in kernels:
+        lin, sq = kernel.rows(at)
+        if pending and size + len(lin) > budget:
+            flush()
+            size = 0
+        pending.append((kernel, lin, sq))
+        size += len(lin)
+    if pending:
+        flush()
+    return out
 
 
 def _cluster_codes(design: _Design) -> tuple[np.ndarray, int, np.ndarray]:
@@ -312,12 +360,9 @@ def _wild_kernel(fit: RegressionFit, contrast: np.ndarray, scheme: str) -> _Wild
         factor=factor,
         g0=summer @ (wa * u0),
         g1=summer @ (wa * u1),
-        S0=sums(X, w * u0),
-        S1=sums(X, w * u1),
-        C0=sums(F, sw * u0),
-        C1=sums(F, sw * u1),
-        AM=sums(X, wa) @ M,
-        Bf=sums(F, sw * a),
+        R0=np.column_stack([sums(X, w * u0), sums(F, sw * u0)]),
+        R1=np.column_stack([sums(X, w * u1), sums(F, sw * u1)]),
+        L=np.column_stack([sums(X, wa) @ M, sums(F, sw * a)]),
     )
 
 
@@ -410,9 +455,16 @@ def bootstrap_fits(
     chunks, total, enumerated = _weight_chunks(len(union), int(bootstrap_draws), weights_type, rng)
     parts: list[list[AffineStatistic]] = [[] for _ in kernels]
     at = None if confidence_interval else float(null)
+    groups: dict[bytes, list[int]] = {}
+    for i, idx in enumerate(rows):
+        groups.setdefault(idx.tobytes(), []).append(i)
     for V in chunks:
-        for part, kernel, idx in zip(parts, kernels, rows, strict=True):
-            part.append(kernel.statistics(V[idx], at))
+        for members in groups.values():
+            idx = rows[members[0]]
+            draws = V if np.array_equal(idx, np.arange(V.shape[0])) else V[idx]
+            found = _kernel_statistics([kernels[i] for i in members], draws, at)
+            for i, stats in zip(members, found, strict=True):
+                parts[i].append(stats)
     results = []
     alpha = 1.0 - level
     for kernel, part in zip(kernels, parts, strict=True):
@@ -429,7 +481,11 @@ def bootstrap_fits(
         distribution = stats.at(null)
         lower = upper = math.nan
         if confidence_interval and se > 0:
-            lower, upper = invert_test(pvalue_at, kernel.estimate, se, alpha)
+            if pvalue_type == "symmetric":
+                symmetric = SymmetricPvalue(stats, kernel.estimate, se)
+                lower, upper = invert_test(symmetric, kernel.estimate, se, alpha, symmetric.focus)
+            else:
+                lower, upper = invert_test(pvalue_at, kernel.estimate, se, alpha)
         results.append(
             WildBootstrapResult(
                 estimate=kernel.estimate,
@@ -540,7 +596,7 @@ def wild_cluster_bootstrap(
     so its printed bounds differ in the third or fourth digit). The t statistic's reference
     df (G - 1) plays no role: the bootstrap distribution replaces it.
     """
-    design = prepare_design(
+    fit = fit_model(
         data,
         outcome,
         treatment,
@@ -551,7 +607,6 @@ def wild_cluster_bootstrap(
         weights_kind=weights_kind,
         subset=subset,
     )
-    fit = fit_wls(design, "CR1" if cluster is not None else "HC1")
     (result,) = bootstrap_fits(
         [(fit, contrast_vector(fit, None))],
         null=null,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -17,14 +17,15 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from evaluation.estimation._design import _Design, levels_of, prepare_design
+from evaluation.estimation._design import _Design, levels_of
 from evaluation.estimation.bootstrap import contrast_vector
-from evaluation.estimation.covariance import RegressionFit, fit_wls
+from evaluation.estimation.covariance import RegressionFit, fit_model
 from evaluation.estimation.inference import (
     AssignmentSource,
     FewClustersWarning,
     InferenceOptions,
-    apply_inference,
+    InferenceRequest,
+    apply_inference_all,
 )
 from evaluation.estimation.randomization import assignment_from
 from evaluation.estimation.results import EffectEstimate, EffectEstimates
@@ -195,24 +196,45 @@ def _pop_inference(kw: dict[str, Any]) -> tuple[InferenceOptions, str | None]:
     return options, kw.pop("strata", None)
 
 
-def _with_inference(
+@dataclass(frozen=True)
+class _Pending:
+    """An analytic estimate waiting for its inference, and what to do with the result."""
+
+    request: InferenceRequest
+    finish: Callable[[EffectEstimate], EffectEstimate] | None = None
+
+
+def _pending(
     estimate: EffectEstimate,
     options: InferenceOptions,
     assignment: AssignmentSource,
     contrast: Mapping[str, float] | None = None,
-) -> EffectEstimate:
-    """Apply the requested inference method to an analytic estimate."""
-    if options.method == "analytic":
-        return estimate
+) -> _Pending:
+    """Prepare the requested inference of an analytic estimate (applied by :func:`_resolve`)."""
     fit = estimate.fit
-    return apply_inference(
+    request = InferenceRequest(
         estimate,
         fit,
         contrast_vector(fit, contrast),
         options,
-        assignment=assignment,
-        n_control_clusters=estimate.extra.get("n_control_clusters"),
+        assignment,
+        estimate.extra.get("n_control_clusters"),
     )
+    return _Pending(request)
+
+
+def _then(pending: _Pending, finish: Callable[[EffectEstimate], EffectEstimate]) -> _Pending:
+    """Add a step applied to the estimate after its inference."""
+    first = pending.finish
+    if first is None:
+        return _Pending(pending.request, finish)
+    return _Pending(pending.request, lambda e: finish(first(e)))
+
+
+def _resolve(pending: Sequence[_Pending]) -> list[EffectEstimate]:
+    """Apply the inference of every pending estimate at once (see ``apply_inference_all``)."""
+    done = apply_inference_all([p.request for p in pending])
+    return [e if p.finish is None else p.finish(e) for p, e in zip(pending, done, strict=True)]
 
 
 def _strata_rows(data: pd.DataFrame, design: _Design, strata: str | None) -> np.ndarray | None:
@@ -371,12 +393,51 @@ def estimate_effect(
     ``"auto"``: METHODS 2.6, see :func:`evaluation.estimation.inference.apply_inference`.
     The method is named in ``inference`` and the rule it followed in ``notes``.
     """
-    if lin:
-        _require_binary(data, treatment, "treatment")
-    design = prepare_design(
+    options = InferenceOptions(inference, bootstrap_draws, weights_type, seed, permutations)
+    pending = _effect_pending(
         data,
         outcome,
         treatment,
+        options,
+        covariates=covariates,
+        fixed_effects=fixed_effects,
+        cluster=cluster,
+        weights=weights,
+        weights_kind=weights_kind,
+        vcov=vcov,
+        level=level,
+        subset=subset,
+        lin=lin,
+        strata=strata,
+    )
+    return _resolve([pending])[0]
+
+
+def _effect_pending(
+    data: pd.DataFrame,
+    outcome: str,
+    treatment: str,
+    options: InferenceOptions,
+    *,
+    covariates: Sequence[str] = (),
+    fixed_effects: Sequence[str] = (),
+    cluster: str | None = None,
+    weights: str | None = None,
+    weights_kind: str = "analytic",
+    vcov: str = "CR1",
+    level: float = 0.95,
+    subset: pd.Series | np.ndarray | None = None,
+    lin: bool = False,
+    strata: str | None = None,
+) -> _Pending:
+    """Return the analytic estimate of :func:`estimate_effect` and its pending inference."""
+    if lin:
+        _require_binary(data, treatment, "treatment")
+    fit = fit_model(
+        data,
+        outcome,
+        treatment,
+        vcov=vcov,
         covariates=covariates,
         fixed_effects=fixed_effects,
         cluster=cluster,
@@ -385,8 +446,7 @@ def estimate_effect(
         subset=subset,
         lin=lin,
     )
-    options = InferenceOptions(inference, bootstrap_draws, weights_type, seed, permutations)
-    fit = fit_wls(design, vcov)
+    design = fit.design
     estimator = "lin" if lin else "ols"
     estimate = _estimate_from_fit(
         fit, outcome=outcome, treatment=treatment, estimator=estimator, level=level
@@ -398,7 +458,7 @@ def estimate_effect(
             rows = _strata_rows(data, design, strata)
             return assignment_from(design, design.treatment, strata=rows, strata_name=strata)
 
-    return _with_inference(estimate, options, source)
+    return _pending(estimate, options, source)
 
 
 def _ancova_frame(
@@ -548,6 +608,35 @@ def did(
     the unit by default; variance conventions as in :func:`estimate_effect` (unit fixed effects
     nested in the clusters count once in K).
     """
+    pending = _did_pending(
+        panel,
+        outcome,
+        treatment,
+        post=post,
+        unit=unit,
+        period=period,
+        covariates=covariates,
+        fixed_effects=fixed_effects,
+        cluster=cluster,
+        **kw,
+    )
+    return _resolve([pending])[0]
+
+
+def _did_pending(
+    panel: pd.DataFrame,
+    outcome: str,
+    treatment: str,
+    *,
+    post: str,
+    unit: str | None = None,
+    period: str | None = None,
+    covariates: Sequence[str] = (),
+    fixed_effects: Sequence[str] = (),
+    cluster: str | None = None,
+    **kw: Any,
+) -> _Pending:
+    """Return the analytic estimate of :func:`did` and its pending inference."""
     _require_binary(panel, treatment, "treatment")
     _require_binary(panel, post, "post")
     interaction = f"{treatment}:{post}"
@@ -566,24 +655,24 @@ def did(
         fes.append(period)
     else:
         terms.append(post)
-    design = prepare_design(
-        frame,
-        outcome,
-        interaction,
-        covariates=[*terms, *covariates],
-        fixed_effects=fes,
-        cluster=cluster,
-        weights=kw.pop("weights", None),
-        weights_kind=kw.pop("weights_kind", "analytic"),
-        subset=kw.pop("subset", None),
-    )
+    model = {name: kw.pop(name) for name in ("weights", "weights_kind", "subset") if name in kw}
     vcov = kw.pop("vcov", "CR1")
     level = kw.pop("level", 0.95)
     options, strata = _pop_inference(kw)
     if kw:
         msg = f"did() got unexpected arguments {sorted(kw)}"
         raise TypeError(msg)
-    fit = fit_wls(design, vcov)
+    fit = fit_model(
+        frame,
+        outcome,
+        interaction,
+        vcov=vcov,
+        covariates=[*terms, *covariates],
+        fixed_effects=fes,
+        cluster=cluster,
+        **model,
+    )
+    design = fit.design
     sample = frame.loc[design.index]
     group = sample[treatment].to_numpy(dtype=float)
     after = sample[post].to_numpy(dtype=float)
@@ -604,7 +693,7 @@ def did(
             rows = _strata_rows(frame, design, strata)
             return assignment_from(design, group, multiplier=after, strata=rows, strata_name=strata)
 
-    return _with_inference(estimate, options, source)
+    return _pending(estimate, options, source)
 
 
 def heterogeneity(
@@ -659,6 +748,20 @@ def heterogeneity(
     :math:`\tau_s - \tau_{s_0}`; under ``CR2`` each has its own Satterthwaite df and the joint
     test is the naive Wald F on G - 1 df (not HTZ).
     """
+    pending = _heterogeneity_pending(data, outcome, treatment, by, covariates=covariates, **kw)
+    return EffectEstimates(tuple(_resolve(pending)))
+
+
+def _heterogeneity_pending(
+    data: pd.DataFrame,
+    outcome: str,
+    treatment: str,
+    by: str,
+    *,
+    covariates: Sequence[str] = (),
+    **kw: Any,
+) -> list[_Pending]:
+    """Return the analytic estimates of :func:`heterogeneity` and their pending inference."""
     if kw.pop("lin", False):
         msg = "heterogeneity() does not support lin=True"
         raise ValueError(msg)
@@ -681,15 +784,16 @@ def heterogeneity(
     level = kw.pop("level", 0.95)
     options, _ = _pop_inference(kw)
     no_ri = "subgroup effects are interactions of the treatment"
-    design = prepare_design(
+    fit = fit_model(
         frame,
         outcome,
         names[0],
+        vcov=vcov,
         covariates=[*dummies, *covariates],
         extra_regressors=names[1:],
         **kw,
     )
-    fit = fit_wls(design, vcov)
+    design = fit.design
     sample = frame.loc[design.index]
     t = sample[treatment].to_numpy(dtype=float)
     estimates = []
@@ -709,7 +813,7 @@ def heterogeneity(
                 subgroup=f"{by}={lv}",
             )
         )
-        estimates[-1] = _with_inference(estimates[-1], options, no_ri, {name: 1.0})
+        estimates[-1] = _pending(estimates[-1], options, no_ri, {name: 1.0})
     joint: dict[str, float] = {}
     contrasts = [{name: 1.0, names[0]: -1.0} for name in names[1:]]
     if len(levels) > 2:
@@ -730,8 +834,8 @@ def heterogeneity(
                 extra=joint,
             )
         )
-        estimates[-1] = _with_inference(estimates[-1], options, no_ri, contrast)
-    return EffectEstimates(tuple(estimates))
+        estimates[-1] = _pending(estimates[-1], options, no_ri, contrast)
+    return estimates
 
 
 def _freeze_mapping(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
@@ -850,7 +954,7 @@ class EffectSpec:
 
 def _run_one(
     data: pd.DataFrame, spec: EffectSpec, outcome: str, seed: int | None
-) -> EffectEstimates:
+) -> list[_Pending]:
     common: dict[str, Any] = {
         "fixed_effects": spec.fixed_effects,
         "cluster": spec.cluster,
@@ -866,7 +970,7 @@ def _run_one(
         "permutations": spec.permutations,
     }
     if spec.estimator == "did":
-        main = did(
+        main = _did_pending(
             data,
             outcome,
             spec.treatment,
@@ -876,23 +980,34 @@ def _run_one(
             covariates=spec.covariates,
             **common,
         )
-        return EffectEstimates((main,))
+        return [main]
     frame, covariates, notes = data, list(spec.covariates), []
     if spec.estimator == "ancova":
         frame, terms, notes = _ancova_frame(
             data, outcome, spec.baseline[outcome], spec.missing_baseline
         )
         covariates = [*terms, *covariates]
-    main = estimate_effect(
-        frame, outcome, spec.treatment, covariates=covariates, lin=spec.lin, **common
+    options, strata = _pop_inference(dict(common))
+    regression = {k: v for k, v in common.items() if k not in (*_INFERENCE_KEYS, "strata")}
+    main = _effect_pending(
+        frame,
+        outcome,
+        spec.treatment,
+        options,
+        covariates=covariates,
+        lin=spec.lin,
+        strata=strata,
+        **regression,
     )
     label = spec.estimator if not spec.lin else f"{spec.estimator}-lin"
-    parts = [main.replace(estimator=label, notes=main.notes + tuple(notes))]
+    parts = [_then(main, lambda e: e.replace(estimator=label, notes=e.notes + tuple(notes)))]
     for by in spec.subgroups:
         parts.extend(
-            heterogeneity(frame, outcome, spec.treatment, by, covariates=covariates, **common)
+            _heterogeneity_pending(
+                frame, outcome, spec.treatment, by, covariates=covariates, **common
+            )
         )
-    return EffectEstimates(tuple(parts))
+    return parts
 
 
 def estimate_effects(data: pd.DataFrame, spec: EffectSpec) -> EffectEstimates:
@@ -923,10 +1038,14 @@ def estimate_effects(data: pd.DataFrame, spec: EffectSpec) -> EffectEstimates:
     seed = spec.seed
     if isinstance(seed, np.random.Generator):
         seed = int(seed.integers(2**32))
+    pending, families = [], []
+    for outcome in spec.outcomes:
+        found = _run_one(data, spec, outcome, seed)
+        pending.extend(found)
+        families.extend([spec.family.get(outcome)] * len(found))
     out = [
-        estimate.replace(family=spec.family.get(outcome), specification=spec.name)
-        for outcome in spec.outcomes
-        for estimate in _run_one(data, spec, outcome, seed)
+        estimate.replace(family=family, specification=spec.name)
+        for estimate, family in zip(_resolve(pending), families, strict=True)
     ]
     return EffectEstimates(tuple(out))
 
@@ -990,16 +1109,17 @@ def did_table(
     frame = panel.assign(**{interaction: panel[treatment] * panel[post]})
     rows = []
     for outcome in outcomes:
-        design = prepare_design(
+        fit = fit_model(
             frame,
             outcome,
             interaction,
+            vcov=vcov,
             covariates=[treatment, post, *covariates],
             cluster=cluster,
             weights=weights,
             weights_kind=weights_kind,
         )
-        fit = fit_wls(design, vcov)
+        design = fit.design
         sample = frame.loc[design.index]
         arm = sample[treatment].to_numpy(dtype=float)
         after = sample[post].to_numpy(dtype=float)

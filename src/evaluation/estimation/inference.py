@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,7 +29,9 @@ __all__ = [
     "INFERENCE_METHODS",
     "FewClustersWarning",
     "InferenceOptions",
+    "InferenceRequest",
     "apply_inference",
+    "apply_inference_all",
 ]
 
 INFERENCE_METHODS = ("analytic", "wild", "randomization", "auto")
@@ -105,6 +107,77 @@ def _wild(
         level=level,
     )
     return result
+
+
+@dataclass(frozen=True)
+class InferenceRequest:
+    """One estimate waiting for its p-value and interval (see :func:`apply_inference`).
+
+    Attributes
+    ----------
+    estimate : EffectEstimate
+        The analytic estimate.
+    fit : RegressionFit
+        The fit behind it.
+    contrast : numpy.ndarray
+        The tested linear combination of ``fit.params``.
+    options : InferenceOptions
+        The method and its settings.
+    assignment : callable or str
+        Builds the treatment assignment for randomization inference, or says why there is none.
+    n_control_clusters : int or None
+        Clusters with untreated rows in the estimate's sample.
+    """
+
+    estimate: EffectEstimate
+    fit: RegressionFit
+    contrast: np.ndarray
+    options: InferenceOptions
+    assignment: AssignmentSource
+    n_control_clusters: int | None
+
+
+def _needs_wild(request: InferenceRequest) -> bool:
+    method = request.options.method
+    clustered = request.fit.design.n_clusters is not None and request.fit.n_clusters is not None
+    return method == "wild" or (method == "auto" and clustered)
+
+
+def _wild_all(requests: list[InferenceRequest]) -> dict[int, WildBootstrapResult]:
+    """Wild bootstraps of every request that needs one, sharing draws where they coincide.
+
+    Requests whose draws would be identical one by one (same seed, draws, weights, level,
+    cluster column and clusters) are bootstrapped in one call, which draws the weights once
+    and stacks the products with them; each result equals its own single call. Requests
+    seeded by a generator (each call advances it) are left to be run one by one, in order.
+    """
+    groups: dict[tuple, list[int]] = {}
+    for i, request in enumerate(requests):
+        options = request.options
+        if not _needs_wild(request) or isinstance(options.seed, np.random.Generator):
+            continue
+        design = request.fit.design
+        labels = design.cluster_labels if design.clusters is not None else design.index
+        key = (
+            design.cluster_name,
+            _weights_type(options, design.n_clusters),
+            int(options.bootstrap_draws),
+            options.seed,
+            request.estimate.level,
+            tuple(np.asarray(labels).tolist()),
+        )
+        groups.setdefault(key, []).append(i)
+    out: dict[int, WildBootstrapResult] = {}
+    for (_, weights_type, draws, seed, level, _), members in groups.items():
+        results = bootstrap_fits(
+            [(requests[i].fit, requests[i].contrast) for i in members],
+            weights_type=weights_type,
+            bootstrap_draws=draws,
+            seed=seed,
+            level=level,
+        )
+        out.update(zip(members, results, strict=True))
+    return out
 
 
 def _randomization(
@@ -240,48 +313,112 @@ def apply_inference(
        weights otherwise, by full enumeration when ``2^G <= B`` (Rademacher) or ``6^G <= B``
        (Webb).
     """
-    level = estimate.level
-    if options.method == "analytic":
-        return estimate
-    if options.method == "wild":
-        result = _wild(fit, contrast, options, level)
-        return _replace_with(estimate, result, result.describe(), _WILD_NOTE)
-    if options.method == "randomization":
-        result = _randomization(fit, contrast, assignment, options, level)
-        return _replace_with(estimate, result, result.describe(), _RI_NOTE)
-    return _auto(
-        estimate, fit, contrast, options, assignment=assignment, n_control=n_control_clusters
-    )
+    request = InferenceRequest(estimate, fit, contrast, options, assignment, n_control_clusters)
+    (result,) = apply_inference_all([request])
+    return result
+
+
+def apply_inference_all(requests: Sequence[InferenceRequest]) -> list[EffectEstimate]:
+    """Apply :func:`apply_inference` to many estimates at once, with the same results.
+
+    Parameters
+    ----------
+    requests : sequence of InferenceRequest
+        The estimates with their fits, contrasts, options and assignments.
+
+    Returns
+    -------
+    list of EffectEstimate
+        One estimate per request, in order, each equal to what :func:`apply_inference` returns
+        for it alone.
+
+    Warns
+    -----
+    FewClustersWarning
+        As :func:`apply_inference`, in the order of the requests.
+
+    Notes
+    -----
+    The wild bootstraps of requests that would use the same draws one by one run together
+    (the weights drawn once, the products with them stacked), and the CR1 and CR2 fits that
+    ``"auto"`` adds are computed once per fit and shared by the contrasts tested on it.
+    """
+    requests = list(requests)
+    wild = _wild_all(requests)
+    refits: dict[tuple[int, str], RegressionFit | ValueError] = {}
+    out = []
+    for i, request in enumerate(requests):
+        estimate, fit, contrast, options = (
+            request.estimate,
+            request.fit,
+            request.contrast,
+            request.options,
+        )
+        level = estimate.level
+        if options.method == "analytic":
+            out.append(estimate)
+            continue
+        if options.method == "randomization":
+            result = _randomization(fit, contrast, request.assignment, options, level)
+            out.append(_replace_with(estimate, result, result.describe(), _RI_NOTE))
+            continue
+        found = wild.get(i) if _needs_wild(request) else None
+        if found is None and _needs_wild(request):
+            found = _wild(fit, contrast, options, level)
+        if options.method == "wild":
+            out.append(_replace_with(estimate, found, found.describe(), _WILD_NOTE))
+            continue
+        out.append(_auto(request, found, refits))
+    return out
+
+
+def _refit(
+    fit: RegressionFit, vcov: str, refits: dict[tuple[int, str], RegressionFit | ValueError]
+) -> RegressionFit:
+    """Return ``fit`` under another variance, computed once per fit (errors are kept too)."""
+    if fit.vcov == vcov:
+        return fit
+    key = (id(fit), vcov)
+    if key not in refits:
+        try:
+            refits[key] = fit_wls(fit.design, vcov)
+        except ValueError as err:
+            refits[key] = err
+    found = refits[key]
+    if isinstance(found, ValueError):
+        raise found
+    return found
 
 
 def _auto(
-    estimate: EffectEstimate,
-    fit: RegressionFit,
-    contrast: np.ndarray,
-    options: InferenceOptions,
-    *,
-    assignment: AssignmentSource,
-    n_control: int | None,
+    request: InferenceRequest,
+    wild: WildBootstrapResult | None,
+    refits: dict[tuple[int, str], RegressionFit | ValueError],
 ) -> EffectEstimate:
+    estimate, fit, contrast, options = (
+        request.estimate,
+        request.fit,
+        request.contrast,
+        request.options,
+    )
+    assignment, n_control = request.assignment, request.n_control_clusters
     level = estimate.level
     G = fit.design.n_clusters
     if G is None or fit.n_clusters is None:
         note = f"auto: no clusters, so analytic {fit.vcov} inference"
         return estimate.replace(inference="auto: analytic", notes=(*estimate.notes, note))
     extra = dict(estimate.extra)
-    design = fit.design
-    cr1 = fit if fit.vcov == "CR1" else fit_wls(design, "CR1")
+    cr1 = _refit(fit, "CR1", refits)
     _, _, p1, lo1, hi1 = _analytic(cr1, contrast, level)
     extra.update(pvalue_cr1=p1, ci_lower_cr1=lo1, ci_upper_cr1=hi1)
     try:
-        cr2 = fit if fit.vcov == "CR2" else fit_wls(design, "CR2")
+        cr2 = _refit(fit, "CR2", refits)
         se2, df2, p2, lo2, hi2 = _analytic(cr2, contrast, level)
         extra.update(
             std_error_cr2=se2, df_cr2=df2, pvalue_cr2=p2, ci_lower_cr2=lo2, ci_upper_cr2=hi2
         )
     except ValueError as err:
         extra["cr2_error"] = str(err)
-    wild = _wild(fit, contrast, options, level)
     extra.update(pvalue_wcr=wild.pvalue, ci_lower_wcr=wild.ci_lower, ci_upper_wcr=wild.ci_upper)
     n_treated = estimate.n_treated_clusters
     counts = [c for c in (n_treated, n_control) if c is not None]

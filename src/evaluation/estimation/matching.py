@@ -35,6 +35,7 @@ DISTANCES = ("propensity", "logit", "mahalanobis")
 TIES = ("first", "all")
 _TIE_TOL = 1e-12
 _TIE_DECIMALS = 12
+_PAIRS = 2_000_000  # (focal unit, candidate) pairs ranked at once by the 1-D search
 
 
 @dataclass(frozen=True)
@@ -123,6 +124,103 @@ def _nearest(
         cutoff = np.round(d[take[-1]], _TIE_DECIMALS)
         take = order[np.round(d[order], _TIE_DECIMALS) <= cutoff]
     return take, d[take]
+
+
+def _window_1d(
+    x: np.ndarray, values: np.ndarray, k: int, caliper: float | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Bounds ``[lo, hi)`` in ``values`` (sorted candidate coordinates) of every focal unit.
+
+    The window holds every candidate within ``min(d_k, caliper) + margin`` of the focal
+    coordinate ``x`` (``d_k`` the distance of its k-th nearest candidate): a superset of the
+    candidates that can be among its matches, including those tied with the last one to 12
+    decimals (rounding moves a distance by at most 5e-13; the margin is 1e-9).
+    """
+    n = values.size
+    p = np.searchsorted(values, x)
+    offsets = np.arange(-k, k)
+    near = p[:, None] + offsets[None, :]
+    inside = (near >= 0) & (near < n)
+    d = np.where(inside, np.abs(values[np.clip(near, 0, n - 1)] - x[:, None]), np.inf)
+    kth = np.sort(d, axis=1)[:, k - 1]  # inf when fewer than k candidates
+    if caliper is not None:
+        kth = np.minimum(kth, caliper + _TIE_TOL * max(1.0, caliper))
+    bound = kth + 1e-9 * np.maximum(1.0, kth)
+    lo = np.searchsorted(values, x - bound, side="left")
+    hi = np.searchsorted(values, x + bound, side="right")
+    return lo, hi
+
+
+def _match_1d(
+    coords: np.ndarray,
+    focal: np.ndarray,
+    cand: np.ndarray,
+    *,
+    k: int,
+    ties: str,
+    caliper: float | None,
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Return the matches of each focal unit among ``cand`` (with replacement), one coordinate.
+
+    Equal to running :func:`_nearest` on every candidate: the candidates outside each focal
+    unit's window (:func:`_window_1d`) are farther than its last match, so dropping them
+    changes neither the matches nor their order. Inside the windows, every (focal unit,
+    candidate) pair is ranked at once by the key of :func:`_nearest` (distance to 12 decimals,
+    then row), in blocks of focal units of at most ``_PAIRS`` pairs.
+    """
+    if cand.size == 0:
+        return [(cand, coords[cand, 0]) for _ in focal]
+    order = np.argsort(coords[cand, 0], kind="stable")
+    values = coords[cand[order], 0]
+    lo, hi = _window_1d(coords[focal, 0], values, k, caliper)
+    sizes = hi - lo
+    ends = np.cumsum(sizes)
+    out: list[tuple[np.ndarray, np.ndarray]] = []
+    first = 0
+    while first < focal.size:
+        # focal units first..last-1: at least one, then as many as fit in _PAIRS pairs
+        base = ends[first] - sizes[first]
+        last = max(first + 1, int(np.searchsorted(ends, base + _PAIRS, side="right")))
+        n = sizes[first:last]
+        offsets = np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n)
+        rows = cand[order[np.repeat(lo[first:last], n) + offsets]]
+        out.extend(
+            _match_block(coords, focal[first:last], rows, n, k=k, ties=ties, caliper=caliper)
+        )
+        first = last
+    return out
+
+
+def _match_block(
+    coords: np.ndarray,
+    focal: np.ndarray,
+    rows: np.ndarray,
+    n: np.ndarray,
+    *,
+    k: int,
+    ties: str,
+    caliper: float | None,
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Return the matches of each focal unit among its window (``rows``: ``n[i]`` rows each)."""
+    owner = np.repeat(np.arange(n.size), n)
+    d = np.sqrt(np.sum((coords[rows] - coords[focal[owner]]) ** 2, axis=1))
+    rounded = np.round(d, _TIE_DECIMALS)
+    if caliper is not None:
+        inside = d <= caliper + _TIE_TOL * max(1.0, caliper)
+        owner, rows, d, rounded = owner[inside], rows[inside], d[inside], rounded[inside]
+    ranked = np.lexsort((rows, rounded, owner))
+    owner, rows, d, rounded = owner[ranked], rows[ranked], d[ranked], rounded[ranked]
+    counts = np.bincount(owner, minlength=n.size)
+    group_start = np.cumsum(counts) - counts
+    take = np.arange(owner.size) - group_start[owner] < k
+    if ties == "all":
+        has_more = counts > k
+        cutoff = np.full(n.size, np.inf)
+        cutoff[has_more] = rounded[group_start[has_more] + k - 1]
+        take = rounded <= cutoff[owner]
+    owner, rows, d = owner[take], rows[take], d[take]
+    bounds = np.cumsum(np.bincount(owner, minlength=n.size))[:-1]
+    return list(zip(np.split(rows, bounds), np.split(d, bounds), strict=True))
 
 
 def match_units(
@@ -224,27 +322,57 @@ def match_units(
     )
     focal_arms = {"ATT": [1], "ATC": [0], "ATE": [1, 0]}[estimand]
     w = np.zeros(len(frame))
-    records = []
+    focal_rows, match_rows, distances, sizes, arms = [], [], [], [], []
     unmatched = []
     for arm in focal_arms:
-        available = np.ones(len(frame), dtype=bool)
-        for i in np.nonzero(t == arm)[0]:
-            cand = np.nonzero((t != arm) & (cells == cells[i]) & available)[0]
-            d = np.sqrt(np.sum((coords[cand] - coords[i]) ** 2, axis=1))
-            pos, dist = _nearest(d, neighbors, ties, caliper)
-            if pos.size == 0:
-                unmatched.append(i)
-                continue
-            chosen = cand[pos]
-            if not replace:
-                available[chosen] = False
-            w[i] += s[i]
-            w[chosen] += s[i] / chosen.size
-            records.extend(
-                (frame.index[i], frame.index[j], dd, chosen.size, bool(arm))
-                for j, dd in zip(chosen, dist, strict=True)
-            )
-    pairs = pd.DataFrame(records, columns=["focal", "match", "distance", "k", "focal_treated"])
+        focal = np.nonzero(t == arm)[0]
+        if replace and coords.shape[1] == 1:  # one coordinate: search sorted candidates
+            found: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+            for cell in np.unique(cells[focal]):
+                members = focal[cells[focal] == cell]
+                cand = np.nonzero((t != arm) & (cells == cell))[0]
+                matches = _match_1d(coords, members, cand, k=neighbors, ties=ties, caliper=caliper)
+                found.update(zip(members.tolist(), matches, strict=True))
+            results = [found[i] for i in focal.tolist()]
+        else:
+            results = []
+            available = np.ones(len(frame), dtype=bool)
+            for i in focal:
+                cand = np.nonzero((t != arm) & (cells == cells[i]) & available)[0]
+                d = np.sqrt(np.sum((coords[cand] - coords[i]) ** 2, axis=1))
+                pos, dist = _nearest(d, neighbors, ties, caliper)
+                results.append((cand[pos], dist))
+                if not replace:
+                    available[cand[pos]] = False
+        size = np.array([chosen.size for chosen, _ in results], dtype=np.intp)
+        unmatched.extend(focal[size == 0].tolist())
+        matched = focal[size > 0]
+        if matched.size == 0:
+            continue
+        chosen = np.concatenate([c for c, _ in results])
+        owner = np.repeat(focal, size)
+        k = np.repeat(size, size)
+        # in row order of the focal units, as one unit at a time would add them
+        np.add.at(w, matched, s[matched])
+        np.add.at(w, chosen, s[owner] / k)
+        focal_rows.append(owner)
+        match_rows.append(chosen)
+        distances.append(np.concatenate([d for _, d in results]))
+        sizes.append(k)
+        arms.append(np.full(owner.size, bool(arm)))
+    columns = ["focal", "match", "distance", "k", "focal_treated"]
+    if focal_rows:
+        pairs = pd.DataFrame(
+            {
+                "focal": frame.index[np.concatenate(focal_rows)].tolist(),
+                "match": frame.index[np.concatenate(match_rows)].tolist(),
+                "distance": np.concatenate(distances),
+                "k": np.concatenate(sizes).tolist(),
+                "focal_treated": np.concatenate(arms),
+            }
+        )
+    else:
+        pairs = pd.DataFrame([], columns=columns)
     notes.append(
         f"{estimand}: {neighbors} neighbour(s), {'with' if replace else 'without'} "
         f"replacement, ties={ties!r}"

@@ -74,19 +74,23 @@ def sharpened_qvalues(pvalues: Sequence[float]) -> np.ndarray:
     order = present[np.argsort(p[present], kind="stable")]
     sorted_p = p[order]
     ranks = np.arange(1, m + 1)
-    q_sorted = np.ones(m)
-    for k in range(1000, 0, -1):
-        q = k / 1000
-        q1 = q / (1 + q)
-        passed = sorted_p <= q1 * ranks / m * (1 + 1e-12)
-        r1 = int(ranks[passed].max()) if passed.any() else 0
-        if r1 == m:
-            r2 = m
-        else:
-            q2 = q1 * m / (m - r1)
-            passed = sorted_p <= q2 * ranks / m * (1 + 1e-12)
-            r2 = int(ranks[passed].max()) if passed.any() else 0
-        q_sorted[ranks <= r2] = q
+    # every q of the grid at once (rows: q = 1.000 down to 0.001), as the do-file's loop
+    q = np.arange(1000, 0, -1) / 1000
+    q1 = q / (1 + q)
+
+    def _largest_passing(level: np.ndarray) -> np.ndarray:
+        """Return, per q, the largest rank r with ``p_(r) <= level r / M`` (0 if none)."""
+        passed = sorted_p <= level[:, None] * ranks / m * (1 + 1e-12)
+        return np.max(np.where(passed, ranks, 0), axis=1)
+
+    r1 = _largest_passing(q1)
+    everything = r1 == m
+    r2 = _largest_passing(q1 * m / np.where(everything, 1, m - r1))
+    r2[everything] = m
+    # the loop's last assignment wins: the smallest q whose R2 reaches the rank
+    rejected = r2[:, None] >= ranks
+    last = q.size - 1 - np.argmax(rejected[::-1], axis=0)
+    q_sorted = np.where(rejected.any(axis=0), q[last], 1.0)
     out[order] = q_sorted
     return out
 

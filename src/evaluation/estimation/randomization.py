@@ -20,14 +20,14 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from evaluation.estimation._design import _Design, prepare_design
+from evaluation.estimation._design import _Design
 from evaluation.estimation._resampling import (
     AffineStatistic,
     count_extreme,
     invert_test,
     resolve_rng,
 )
-from evaluation.estimation.covariance import RegressionFit, fit_wls
+from evaluation.estimation.covariance import RegressionFit, fit_model
 
 __all__ = ["STATISTICS", "RandomizationResult", "randomization_inference"]
 
@@ -612,20 +612,15 @@ def randomization_inference(
     if strata is not None and strata not in data.columns:
         msg = f"strata column {strata!r} not found in the data"
         raise KeyError(msg)
-    fits = []
-    for name in outcomes:
-        design = prepare_design(
-            data,
-            name,
-            treatment,
-            covariates=covariates,
-            fixed_effects=fixed_effects,
-            cluster=cluster,
-            weights=weights,
-            weights_kind=weights_kind,
-            subset=subset,
-        )
-        fits.append(fit_wls(design, "CR1" if cluster is not None else "HC1"))
+    model = {
+        "covariates": covariates,
+        "fixed_effects": fixed_effects,
+        "cluster": cluster,
+        "weights": weights,
+        "weights_kind": weights_kind,
+        "subset": subset,
+    }
+    fits = [fit_model(data, name, treatment, **model) for name in outcomes]
     groups: dict[tuple, list[int]] = {}
     for i, fit in enumerate(fits):
         key = (tuple(fit.design.index), fit.design.X.tobytes())
