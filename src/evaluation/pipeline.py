@@ -122,6 +122,7 @@ __all__ = [
     "estimate",
     "estimate_baseline",
     "has_endline",
+    "measured_at_baseline",
     "prepare_data",
     "run",
 ]
@@ -596,7 +597,34 @@ def _regression(
 ) -> EffectEstimates:
     spec = effect_spec(plan, estimator, samples.instrument, seed=seed, **kw)
     data = samples.panel if estimator == "did" else samples.endline
+    if estimator == "did":
+        spec = dataclasses.replace(spec, outcomes=measured_at_baseline(plan, samples))
     return estimate_effects(data, spec)
+
+
+def measured_at_baseline(plan: AnalysisPlan, samples: AnalysisSamples) -> tuple[str, ...]:
+    """Return the instrument's outcomes observed for at least one unit at baseline.
+
+    Parameters
+    ----------
+    plan : AnalysisPlan
+        The plan.
+    samples : AnalysisSamples
+        The instrument's samples.
+
+    Returns
+    -------
+    tuple of str
+        Outcomes in plan order. The others (defined only after baseline, such as a
+        certificate upgrade or completing the apprenticeship) have no DiD and no baseline
+        balance row; the ANCOVA dummies out their missing baseline.
+    """
+    units = samples.units
+    return tuple(
+        o
+        for o in plan.outcomes(samples.instrument)
+        if units[plan.baseline_column.format(outcome=o)].notna().any()
+    )
 
 
 def _relabel(estimates: EffectEstimates, label: str) -> EffectEstimates:
@@ -649,7 +677,7 @@ def _weighted_did(plan: AnalysisPlan, samples: AnalysisSamples) -> EffectEstimat
     panel = samples.panel.loc[counts == 2].reset_index(drop=True)
     name = f"weighted_did:{samples.instrument}"
     out = []
-    for outcome in plan.outcomes(samples.instrument):
+    for outcome in measured_at_baseline(plan, samples):
         estimate = weighted_did(
             panel,
             outcome,
@@ -813,6 +841,7 @@ def _with_dummies(
         msg = f"{instrument}: cannot add level indicators {clash}: names already in the data"
         raise ValueError(msg)
     outcomes = [plan.baseline_column.format(outcome=o) for o in plan.outcomes(instrument)]
+    outcomes = [o for o in outcomes if frame[o].notna().any()]
     variables = [*dict.fromkeys(numeric), *dummies, *outcomes]
     return frame.assign(**dummies), variables, references
 
@@ -1134,6 +1163,12 @@ def estimate(
             raise KeyError(msg)
         samples = analysis_samples(plan, frames[instrument], instrument)
         notes.extend(samples.notes)
+        later = sorted(set(plan.outcomes(instrument)) - set(measured_at_baseline(plan, samples)))
+        if later:
+            notes.append(
+                f"{instrument}: {later} are not observed at baseline: no DiD and no baseline "
+                "balance for them; the ANCOVA dummies out the missing baseline"
+            )
         score = None
         if any(e in _SCORE for e in plan.estimators):
             score = _attempt(
@@ -1160,7 +1195,7 @@ def estimate(
         did_parts.append(
             did_table(
                 samples.panel,
-                plan.outcomes(instrument),
+                measured_at_baseline(plan, samples),
                 plan.treatment,
                 post=plan.post,
                 cluster=spec.cluster,
