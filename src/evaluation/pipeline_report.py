@@ -141,7 +141,7 @@ def _design(plan: AnalysisPlan, run: PipelineRun, provenance: Provenance) -> Sec
                 + (f" in {clusters} clusters ({spec.cluster})" if clusters else "")
                 + (f"; fixed effects {', '.join(spec.fixed_effects)}" if spec.fixed_effects else "")
                 + ".",
-                f"Sample: {instrument}" if len(items) < 2 else "",
+                f"Sample: {instrument}",
             )
         )
     inference = plan.inference
