@@ -3,7 +3,8 @@
 Independent source: :func:`evaluation.synthetic.truth.truth` computes every true effect from the
 simulated potential outcomes of the sampled units (both states of every unit), not from the
 estimation code. Over five seeds of a small demo world (SIZE enterprises x apprentices per
-enterprise, clean exports), the full pipeline runs (loaders, checks, cleaning, indicators,
+enterprise, clean exports, strata declared as sector x size class: see STRATA), the full
+pipeline runs (loaders, checks, cleaning, indicators,
 analysis frames, the committed plan's primary ANCOVA), and each outcome with a primary true
 effect must lie inside the report's 95% confidence interval in at least 90% of the
 outcome x seed pairs. The plan keeps its primary estimator and inference but drops the
@@ -27,6 +28,11 @@ from evaluation.synthetic.exports import write_files
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 SEEDS = (11, 12, 13, 14, 15)
 SIZE = (36, 12)  # enterprises, apprentices per enterprise
+#: The demo declares city x (sector x size class) as strata; in a world of 36 enterprises
+#: almost no such cell holds both arms, so the plan's stratum fixed effects would leave the
+#: treatment unidentified. The data manager here declares the sampling strata (sector x size
+#: class), which absorb two of the three observed confounders (large, manufacturing).
+STRATA = ('strata = ["city", "stratum"]', 'strata = ["stratum"]')
 
 
 def plan_for_truth(folder: pathlib.Path):
@@ -57,6 +63,10 @@ def test_primary_effects_cover_the_truth(tmp_path):
         demo = build_demo(forms, options)
         folder = tmp_path / f"seed{seed}"
         write_files(demo.files, folder)
+        sources = folder / "raw" / "sources.toml"
+        text = sources.read_text(encoding="utf-8")
+        assert STRATA[0] in text
+        sources.write_text(text.replace(*STRATA), encoding="utf-8")
         run, _ = run_data_dir(plan, folder, surveys=ROOT / "surveys", cache=False)
         estimates = {e.outcome: e for e in run.results.primary if e.subgroup is None}
         for true in demo.truth.primary():
