@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -1627,7 +1628,9 @@ def run(
     Notes
     -----
     Pure: reads nothing from disk. :func:`prepare_data`, then :func:`estimate`, or
-    :func:`estimate_baseline` when no frame holds an endline row.
+    :func:`estimate_baseline` when no frame holds an endline row. Warnings of the estimation
+    (few clusters, for example) are recorded in the results' notes, once each, so the report
+    prints them.
     """
     data = prepare_data(
         plan,
@@ -1640,8 +1643,12 @@ def run(
     )
     if progress is not None:
         progress("estimation")
-    if has_endline(plan, data.frames):
-        results = estimate(plan, data.frames, rng)
-    else:
-        results = estimate_baseline(plan, data.frames, rng)
+    chosen = estimate if has_endline(plan, data.frames) else estimate_baseline
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        results = chosen(plan, data.frames, rng)
+    raised = [f"{w.category.__name__}: {w.message}" for w in caught]
+    if raised:
+        notes = (*results.notes, *dict.fromkeys(raised))
+        results = dataclasses.replace(results, notes=notes)
     return PipelineRun(data, results)
