@@ -43,6 +43,9 @@ categorical_covariates = ["edu_level"]
 label = "Employability"
 instrument = "apprentice"
 outcomes = ["employed"]
+
+[estimators]
+primary = "ancova"
 """
 
 
