@@ -368,7 +368,11 @@ def _family_figures(b: _Builder, run: PipelineRun, family: str) -> list[FigureIt
                 labels=b.labels,
             )
         ]
-    subscales = [c for c in frame.columns if c.startswith("core_skills_") and c.count("_") == 2]
+    subscales = [
+        c
+        for c in frame.columns
+        if c.startswith("core_skills_") and c.count("_") == 2 and c != "core_skills_index"
+    ]
     if family == "skills" and subscales and len(endline):
         return [
             b.figure(
