@@ -890,18 +890,22 @@ def _balance(
     )
     joint = None
     if joint_variables:
-        joint = _attempt(
-            f"joint orthogonality test ({samples.instrument})",
-            notes,
-            lambda: joint_orthogonality_test(
-                units,
-                plan.treatment,
-                joint_variables,
-                fixed_effects=spec.fixed_effects,
-                vcov=plan.inference.vcov,
-                **common,
-            ),
-        )
+        label = f"joint orthogonality test ({samples.instrument})"
+        try:
+            joint = _attempt(
+                label,
+                notes,
+                lambda: joint_orthogonality_test(
+                    units,
+                    plan.treatment,
+                    joint_variables,
+                    fixed_effects=spec.fixed_effects,
+                    vcov=plan.inference.vcov,
+                    **common,
+                ),
+            )
+        except ValueError as err:  # a diagnostic: collinear covariates become a note
+            notes.append(f"{label}: not computed on these data ({err})")
     if score is None:
         return BalanceResults(tuple(variables), table, joint)
     sample, _, _ = _with_dummies(plan, samples.instrument, score.sample)
