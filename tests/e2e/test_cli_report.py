@@ -8,9 +8,9 @@ quality checks, cleaning, indicators, the committed analysis plan (with fewer re
 so the test stays quick) and the report. Independent checks: the files listed in the generated
 manifest are exactly the files written; every planted name, phone and resident ID number of the
 demo (names and phones read from the demo's own sample frame and roster, and every 18-digit
-number passing the GB 11643 check digit, as resident ID numbers) appears in no output file; a second run from scratch
-gives byte-identical files; with the endline exports removed from ``sources.toml`` the command
-writes the baseline report.
+number passing the GB 11643 check digit, as resident ID numbers) appears in no output file; a
+second run from scratch gives byte-identical files; with the endline exports removed from
+``sources.toml`` the command writes the baseline report.
 """
 
 from __future__ import annotations
