@@ -219,9 +219,8 @@ def build_panel(rounds: Sequence[CleanRound], frame: SampleFrame | None = None) 
             raise LinkageError(msg)
         data, found = _join_design(data, design, key, frame.source.name)
         problems += found
-        units = design[[key, *[c for c in DESIGN if c in design.columns and c != key]]].reset_index(
-            drop=True
-        )
+        units = design[[key, *[c for c in DESIGN if c in design.columns and c != key]]]
+        units = units.reset_index(drop=True)
         repeats = {
             name: table.merge(
                 design[[key, *[c for c in ("treatment", "stratum") if c in design.columns]]],
