@@ -1,0 +1,80 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 01 Data quality
+#
+# The high-frequency checks of every raw export: identifiers and duplicates, form versions,
+# skip logic, missing answers and "don't know"/"refused" rates, outliers, interview durations,
+# enumerator dashboards and back-check comparisons. The checks are configured in
+# `analysis/checks.toml`; this notebook only runs them (`evaluation checks` writes the same
+# findings as a workbook). Identifiers never appear: unique fields are shown as numbered groups.
+#
+# With `data_dir = None` the notebook runs on the **demo world**: simulated platform exports
+# with planted field problems (`manifest.csv` in the demo folder lists them). Nothing below
+# describes real respondents in that case.
+
+# %% tags=["parameters"]
+data_dir = None  # a data folder holding raw/ (with sources.toml); None: the simulated demo world
+seed = 0  # seed of the demo world
+n_enterprises = 60  # size of the demo world
+out = "reports/notebooks"  # folder for what the notebook writes (the demo folder)
+
+# %%
+from evaluation import checks, synthetic
+from evaluation.instruments.files import read_instruments
+
+if data_dir is None:
+    data_dir = f"{out}/demo-seed{seed}"
+    options = synthetic.DemoOptions(seed=seed, n_enterprises=n_enterprises)
+    synthetic.write_files(synthetic.build_demo(read_instruments("surveys"), options).files, data_dir)
+    print(f"SIMULATED DATA: the demo world (seed {seed}) in {data_dir}")
+
+# %% [markdown]
+# ## Findings by check and severity
+
+# %%
+findings = checks.run_checks(f"{data_dir}/raw", "analysis/checks.toml")
+print(findings.summary())
+
+# %%
+findings.counts()
+
+# %% [markdown]
+# ## Summary tables
+#
+# Every check also returns summary tables (stacked over forms, `form` first):
+
+# %%
+sorted(findings.tables)
+
+# %% [markdown]
+# Item non-response by variable: missing, "don't know" and "refused" kept apart.
+
+# %%
+findings.tables["missing_by_variable"]
+
+# %% [markdown]
+# ## Enumerators
+#
+# Interviews, durations and flag rates per enumerator: where to send a supervisor first.
+
+# %%
+findings.tables["enumerators"]
+
+# %% [markdown]
+# ## Every finding
+#
+# One row per problem, with the rule, the key of the submission and the variable.
+
+# %%
+findings.to_frame()
