@@ -36,7 +36,8 @@ from evaluation.instruments.files import read_instruments
 if data_dir is None:
     data_dir = f"{out}/demo-seed{seed}"
     options = synthetic.DemoOptions(seed=seed, n_enterprises=n_enterprises)
-    synthetic.write_files(synthetic.build_demo(read_instruments("surveys"), options).files, data_dir)
+    demo = synthetic.build_demo(read_instruments("surveys"), options)
+    synthetic.write_files(demo.files, data_dir)
     print(f"SIMULATED DATA: the demo world (seed {seed}) in {data_dir}")
 
 # %% [markdown]

@@ -20,8 +20,8 @@ import sys
 
 import jupytext
 import nbclient
-from nbclient.exceptions import CellExecutionError
 import nbformat
+from nbclient.exceptions import CellExecutionError
 from nbconvert import HTMLExporter
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
