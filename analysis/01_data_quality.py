@@ -47,8 +47,11 @@ if data_dir is None:
 findings = checks.run_checks(f"{data_dir}/raw", "analysis/checks.toml")
 print(findings.summary())
 
+# %% [markdown]
+# The same counts by check, over every form:
+
 # %%
-findings.counts()
+findings.counts().groupby("check")[["error", "warning", "info"]].sum()
 
 # %% [markdown]
 # ## Summary tables
