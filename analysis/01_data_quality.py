@@ -27,14 +27,15 @@
 data_dir = None  # a data folder holding raw/ (with sources.toml); None: the simulated demo world
 seed = 0  # seed of the demo world
 n_enterprises = 60  # size of the demo world
-out = "reports/notebooks"  # folder for what the notebook writes (the demo folder)
+demo_dir = "data"  # where the demo world is written (never under reports/: it holds identifiers)
+out = "reports/notebooks"  # folder for what the notebook writes
 
 # %%
 from evaluation import checks, synthetic
 from evaluation.instruments.files import read_instruments
 
 if data_dir is None:
-    data_dir = f"{out}/demo-seed{seed}"
+    data_dir = f"{demo_dir}/demo-seed{seed}"
     options = synthetic.DemoOptions(seed=seed, n_enterprises=n_enterprises)
     demo = synthetic.build_demo(read_instruments("surveys"), options)
     synthetic.write_files(demo.files, data_dir)
@@ -82,3 +83,6 @@ findings.tables["enumerators"]
 
 # %%
 findings.to_frame()
+
+# %%
+findings.to_frame().to_csv(f"{out}/01_findings.csv", index=False)  # for the field team

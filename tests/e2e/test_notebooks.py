@@ -47,7 +47,7 @@ def test_notebook_parses_and_is_thin(script):
         if isinstance(node, ast.Assign)
         for target in node.targets
     }
-    assert {"data_dir", "seed", "out"} <= set(assigned)
+    assert {"data_dir", "seed", "out", "demo_dir"} <= set(assigned)
     assert isinstance(assigned["data_dir"], ast.Constant)
     assert assigned["data_dir"].value is None  # None: the demo world
     for cell in code:
@@ -80,6 +80,8 @@ def test_data_quality_notebook_executes(tmp_path):
             "01",
             "--set",
             "n_enterprises=6",
+            "--set",
+            f"demo_dir={str(tmp_path / 'data')!r}",
         ],
         cwd=ROOT,
         env=env,
@@ -97,3 +99,5 @@ def test_data_quality_notebook_executes(tmp_path):
     assert "SIMULATED DATA" in page
     assert "findings:" in page  # the summary of the checks was printed
     assert "missing_by_variable" in page
+    assert (tmp_path / "01_findings.csv").stat().st_size > 0
+    assert (tmp_path / "data" / "demo-seed0" / "raw" / "sources.toml").is_file()
