@@ -75,3 +75,35 @@ def chromium() -> tuple[str, str]:
             pytest.fail(f"{message}; under CI=true it must run (.ci/run installs them)")
         pytest.skip(f"{message}: not found, browser test skipped")
     return str(browser), str(driver)
+
+
+# Flags this closed network needs; without them Chromium's start-up connections are refused.
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--window-size=1280,900",
+)
+
+
+@pytest.fixture
+def browser(chromium, tmp_path):
+    """A headless Chromium session (selenium) with a fresh profile, its console log recorded."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    binary, driver_path = chromium
+    options = webdriver.ChromeOptions()
+    options.binary_location = binary
+    for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}"):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(options=options, service=Service(executable_path=driver_path))
+    driver.set_page_load_timeout(60)
+    yield driver
+    driver.quit()

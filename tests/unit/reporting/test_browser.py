@@ -7,8 +7,9 @@ versions always match) where Playwright's wheel bundles its own Node.js runtime 
 installed). Chromium's log, read through ChromeDriver's ``goog:loggingPrefs``, holds every
 console message, uncaught script error and failed resource load, which is what we assert on.
 
-The flags are those this closed network needs (no background networking, component updates,
-sync or QUIC, a fresh empty profile); without them Chromium's start-up connections are refused.
+The ``browser`` fixture (``tests/conftest.py``) starts Chromium with the flags this closed
+network needs (no background networking, component updates, sync or QUIC, a fresh empty
+profile); without them Chromium's start-up connections are refused.
 """
 
 from __future__ import annotations
@@ -20,36 +21,6 @@ import pytest
 from evaluation.reporting import write_report
 
 pytestmark = pytest.mark.browser
-
-FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--window-size=1280,900",
-)
-
-
-@pytest.fixture
-def browser(chromium, tmp_path):
-    """A headless Chromium session with a fresh profile, its console log recorded."""
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    binary, driver_path = chromium
-    options = webdriver.ChromeOptions()
-    options.binary_location = binary
-    for flag in (*FLAGS, f"--user-data-dir={tmp_path / 'profile'}"):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(options=options, service=Service(executable_path=driver_path))
-    driver.set_page_load_timeout(60)
-    yield driver
-    driver.quit()
 
 
 def test_report_in_chromium(report, browser, tmp_path):
