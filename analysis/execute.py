@@ -18,6 +18,7 @@ import ast
 import pathlib
 import sys
 
+import jinja2
 import jupytext
 import nbclient
 import nbformat
@@ -26,6 +27,13 @@ from nbconvert import HTMLExporter
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "analysis").glob("[0-9][0-9]_*.py"))
+# nbconvert's page without the scripts it would fetch from a CDN (RequireJS, MathJax, Mermaid):
+# the pages open offline, with no failed loads, and the notebooks need none of them.
+OFFLINE_TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
+{%- block html_head_js -%}{%- endblock html_head_js -%}
+{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+"""
 
 
 def with_parameters(notebook: nbformat.NotebookNode, values: dict) -> nbformat.NotebookNode:
@@ -53,7 +61,11 @@ def execute(script: pathlib.Path, out: pathlib.Path, values: dict) -> pathlib.Pa
         client.execute()
     finally:
         nbformat.write(notebook, target)
-    body, _ = HTMLExporter().from_notebook_node(notebook)
+    exporter = HTMLExporter(
+        extra_loaders=[jinja2.DictLoader({"offline.html.j2": OFFLINE_TEMPLATE})],
+        template_file="offline.html.j2",
+    )
+    body, _ = exporter.from_notebook_node(notebook)
     (out / f"{script.stem}.html").write_text(body, encoding="utf-8")
     return target
 

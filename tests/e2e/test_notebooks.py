@@ -97,6 +97,8 @@ def test_data_quality_notebook_executes(tmp_path):
     assert not [o for o in outputs if o.output_type == "error"]
     page = (tmp_path / "01_data_quality.html").read_text(encoding="utf-8")
     assert "SIMULATED DATA" in page
+    assert "<script src=" not in page  # nothing fetched from a CDN: the page opens offline
+    assert "cdnjs" not in page
     assert "findings:" in page  # the summary of the checks was printed
     assert "missing_by_variable" in page
     assert (tmp_path / "01_findings.csv").stat().st_size > 0
