@@ -49,6 +49,7 @@ plan                                    estimation
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -59,6 +60,15 @@ import numpy as np
 import pandas as pd
 from scipy.special import logit
 
+from evaluation.checks import CheckConfig, Findings, run_checks
+from evaluation.cleaning import (
+    CleanRound,
+    Decisions,
+    Panel,
+    UnresolvedDuplicatesError,
+    build_panel,
+    clean_round,
+)
 from evaluation.estimation import (
     EffectEstimate,
     EffectEstimates,
@@ -92,18 +102,28 @@ from evaluation.estimation import (
     weighted_did,
 )
 from evaluation.estimation.multiple_testing import ADJUSTMENT_COLUMNS
+from evaluation.indicators import IndicatorConfig, IndicatorSet, construct_indicators
+from evaluation.instruments.model import Instrument
+from evaluation.loaders import LoadedSources, RawRound, SampleFrame
 from evaluation.plan import AnalysisPlan, Deviation
 from evaluation.reporting.tables import ACROSS_SUFFIX
 
 __all__ = [
     "RESULT_ESTIMATORS",
+    "AnalysisData",
     "AnalysisSamples",
     "AttritionResults",
     "BalanceResults",
+    "PipelineRun",
     "PlanResults",
+    "analysis_frames",
     "analysis_samples",
     "effect_spec",
     "estimate",
+    "estimate_baseline",
+    "has_endline",
+    "prepare_data",
+    "run",
 ]
 
 #: The ``estimator`` label the results of each plan estimator carry (without Lin's adjustment;
@@ -264,6 +284,9 @@ class PlanResults:
         :func:`~evaluation.estimation.ex_post_mde` per outcome of the primary ANCOVA model.
     notes : tuple of str
         Rows left out, estimators that could not run on these data and why, and conventions.
+    baseline_only : bool
+        The data hold the baseline round only (:func:`estimate_baseline`): no effects,
+        attrition or ex-post MDEs, only balance and ex-ante MDEs.
     """
 
     plan_hash: str
@@ -278,6 +301,7 @@ class PlanResults:
     ex_ante_mde: pd.DataFrame
     ex_post_mde: pd.DataFrame
     notes: tuple[str, ...] = field(default=())
+    baseline_only: bool = False
 
     def __post_init__(self) -> None:
         """Freeze the mapping."""
@@ -641,6 +665,63 @@ def _weighted_did(plan: AnalysisPlan, samples: AnalysisSamples) -> EffectEstimat
         )
         out.append(_labelled(estimate.replace(outcome=outcome), plan, name))
     return EffectEstimates(tuple(out))
+
+
+def _unidentified_levels(plan: AnalysisPlan, samples: AnalysisSamples) -> dict[str, list[Any]]:
+    """Return the subgroup levels whose treatment effect the design cannot identify.
+
+    A level is identified when some cell of the fixed effects (the whole level without them)
+    holds both arms in the endline sample; otherwise its interaction with the treatment is
+    collinear with the fixed effects (for example a city with comparison enterprises only).
+    """
+    spec = plan.instrument(samples.instrument)
+    data = samples.endline
+    found: dict[str, list[Any]] = {}
+    for group in plan.subgroups:
+        if group.instrument != samples.instrument or plan.primary not in _REGRESSION:
+            continue
+        cells = [group.column, *spec.fixed_effects]
+        arms = data.dropna(subset=[group.column]).groupby(cells, dropna=False)[plan.treatment]
+        both = arms.nunique().gt(1).groupby(level=0).any()
+        missing = sorted(both.index[~both].tolist(), key=str)
+        if missing:
+            found[group.column] = missing
+    return found
+
+
+def _primary(
+    plan: AnalysisPlan,
+    samples: AnalysisSamples,
+    seed: int,
+    score: _Score | None,
+    notes: list[str],
+) -> EffectEstimates:
+    """Run the primary estimator with its subgroups, leaving out unidentified levels.
+
+    Without such levels this is one call with every subgroup. Otherwise the full-sample
+    effects come from a call without subgroups, and each subgroup dimension is estimated on
+    the endline rows of its identified levels (a note names the levels left out).
+    """
+    unidentified = _unidentified_levels(plan, samples)
+    if not unidentified:
+        return _run_estimator(plan, plan.primary, samples, seed, score, subgroups=True)
+    main = list(_run_estimator(plan, plan.primary, samples, seed, score, subgroups=False))
+    full = effect_spec(plan, plan.primary, samples.instrument, seed=seed)
+    for column in full.subgroups:
+        data = samples.endline
+        levels = unidentified.get(column, [])
+        if levels:
+            notes.append(
+                f"heterogeneity by {column} ({samples.instrument}): levels {levels} left out "
+                "(one arm only within the fixed effects: the effect is not identified there)"
+            )
+            data = data.loc[~data[column].isin(levels)]
+        if data[column].nunique() < 2:
+            notes.append(f"heterogeneity by {column}: fewer than two identified levels")
+            continue
+        one = dataclasses.replace(full, subgroups=(column,))
+        main += [e for e in estimate_effects(data, one) if e.subgroup is not None]
+    return EffectEstimates(tuple(main))
 
 
 def _attempt(label: str, notes: list[str], run: Callable[[], Any]) -> Any:
@@ -1058,7 +1139,7 @@ def estimate(
             score = _attempt(
                 f"propensity score ({instrument})", notes, lambda s=samples: _fit_score(plan, s)
             )
-        main = _run_estimator(plan, plan.primary, samples, seed, score, subgroups=True)
+        main = _primary(plan, samples, seed, score, notes)
         primary_parts.append(EffectEstimates(tuple(e for e in main if e.subgroup is None)))
         heterogeneity_parts.append(
             EffectEstimates(tuple(e for e in main if e.subgroup is not None))
@@ -1118,3 +1199,414 @@ def estimate(
         ex_post_mde=pd.concat(ex_post, ignore_index=True) if ex_post else pd.DataFrame(),
         notes=tuple(notes),
     )
+
+
+# --- the data part: raw rounds to analysis frames -------------------------------------------
+
+
+@dataclass(frozen=True)
+class AnalysisData:
+    """Everything the data part of the pipeline produced, from raw rounds to analysis frames.
+
+    Attributes
+    ----------
+    findings : Findings
+        The quality checks of every raw round (no dates, identifiers only as numbered groups).
+    rounds : tuple of CleanRound
+        The clean, de-identified rounds.
+    panels : Mapping of str to Panel
+        Instrument family to its clean panel (rounds stacked long, linked to the sample frame).
+    indicators : IndicatorSet
+        Every indicator of every round.
+    frames : Mapping of str to pandas.DataFrame
+        The long analysis frame of every instrument the plan names that has data (see
+        :func:`analysis_frames`).
+    notes : tuple of str
+        What the indicators lacked, and covariates read from the clean panel.
+    """
+
+    findings: Findings
+    rounds: tuple[CleanRound, ...]
+    panels: Mapping[str, Panel]
+    indicators: IndicatorSet
+    frames: Mapping[str, pd.DataFrame]
+    notes: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        """Freeze the mappings."""
+        object.__setattr__(self, "panels", _frozen(self.panels))
+        object.__setattr__(self, "frames", _frozen(self.frames))
+
+
+def _indicator_frame(indicators: IndicatorSet, instrument: str) -> pd.DataFrame | None:
+    return {
+        "apprentice": indicators.respondents,
+        "enterprise": indicators.enterprises,
+        "capacity": indicators.participants,
+    }.get(instrument)
+
+
+def _numeric(values: pd.Series, instrument: str, column: str) -> pd.Series:
+    """Convert a covariate read from the panel (a calculation may be text) to numbers."""
+    if pd.api.types.is_numeric_dtype(values):
+        return values.astype("Float64")
+    text = values.astype("string").str.strip().replace("", pd.NA)
+    numbers = pd.to_numeric(text, errors="coerce")
+    bad = text.notna() & numbers.isna()
+    if bad.any():
+        msg = (
+            f"{instrument} panel: covariate {column!r} has {int(bad.sum())} values that are not "
+            f"numbers (first {text[bad].iloc[0]!r}); expected numbers for a numeric covariate"
+        )
+        raise ValueError(msg)
+    return numbers.astype("Float64")
+
+
+def analysis_frames(
+    plan: AnalysisPlan, panels: Mapping[str, Panel], indicators: IndicatorSet
+) -> dict[str, pd.DataFrame]:
+    """Build the long analysis frame of every instrument the plan estimates.
+
+    Parameters
+    ----------
+    plan : AnalysisPlan
+        The plan.
+    panels : Mapping of str to Panel
+        The clean panels by instrument family (:func:`evaluation.cleaning.build_panel`).
+    indicators : IndicatorSet
+        :func:`evaluation.indicators.construct_indicators` of those panels.
+
+    Returns
+    -------
+    dict of str to pandas.DataFrame
+        Instrument to its frame: the indicators (with the design columns ``treatment``,
+        ``stratum``, ``enterprise_id``, ``meta_city`` from the sample frame, ``interviewed``
+        and the population groups) plus every other column the plan names for the instrument
+        taken from the clean panel (covariates such as ``dem_age``, ``edu_level``,
+        ``ent_size``), numeric covariates as numbers. Instruments without data are absent.
+
+    Raises
+    ------
+    PlanError
+        A column the plan names is neither an indicator nor a question of the panel.
+    ValueError
+        A numeric covariate holds text that is not a number.
+
+    Notes
+    -----
+    Unit: the instrument's unit x round; key ``([instruments.*] key, round)``, unique. Columns
+    come from the panel by a one-to-one merge on the key and round, so no row is added or lost.
+    """
+    frames: dict[str, pd.DataFrame] = {}
+    for spec in plan.instruments:
+        name = spec.name
+        built = _indicator_frame(indicators, name)
+        if built is None or name not in panels or name not in plan.estimated_instruments:
+            continue
+        panel = panels[name].data
+        wanted = [c for c, _ in plan.required_columns(name) if c not in built.columns]
+        wanted = [c for c in dict.fromkeys(wanted) if c in panel.columns]
+        frame = built.merge(
+            panel[[spec.key, plan.round, *wanted]],
+            on=[spec.key, plan.round],
+            how="left",
+            validate="one_to_one",
+        )
+        for column in dict.fromkeys([*spec.covariates, *spec.propensity_covariates]):
+            if column in wanted:
+                frame[column] = _numeric(frame[column], name, column)
+        plan.validate_columns(frame.columns, name)
+        frames[name] = _plain(frame)
+    return frames
+
+
+def _plain(frame: pd.DataFrame) -> pd.DataFrame:
+    """Numbers as float64 (missing as NaN), text and categories as objects (missing as None).
+
+    The estimation layer works on NumPy columns; nullable and Arrow-backed columns of the
+    clean data would otherwise meet in arithmetic it does not support.
+    """
+    columns = {}
+    for name in frame.columns:
+        values = frame[name]
+        if pd.api.types.is_bool_dtype(values) or pd.api.types.is_numeric_dtype(values):
+            columns[name] = values.astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+        elif pd.api.types.is_datetime64_any_dtype(values):
+            columns[name] = values
+        else:
+            columns[name] = values.astype(object).where(values.notna(), None)
+    return pd.DataFrame(columns, index=frame.index)
+
+
+def _panel_frame(frame: SampleFrame | None, key: str) -> SampleFrame | None:
+    if frame is None:
+        return None
+    return frame if key in {frame.source.key, frame.source.enterprise} else None
+
+
+def prepare_data(
+    plan: AnalysisPlan,
+    sources: LoadedSources,
+    instruments: Mapping[tuple[str, str], Instrument],
+    decisions: Decisions | None = None,
+    *,
+    indicator_config: IndicatorConfig | None = None,
+    check_config: CheckConfig | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> AnalysisData:
+    """Run the data part of the pipeline: checks, cleaning, panels, indicators, frames.
+
+    Parameters
+    ----------
+    plan : AnalysisPlan
+        The plan (which instruments, rounds and columns the analysis needs).
+    sources : LoadedSources
+        What :func:`evaluation.loaders.read_sources` read from the raw folder.
+    instruments : Mapping
+        ``(family, round)`` to its form (:func:`evaluation.instruments.files.read_instruments`).
+    decisions : Decisions, optional
+        The reviewed cleaning decisions (none by default).
+    indicator_config : IndicatorConfig, optional
+        Settings of the indicators (the plan's ``[indicators]`` table).
+    check_config : CheckConfig, optional
+        Settings of the quality checks (defaults from the instruments).
+    progress : callable, optional
+        Called with the name of each step as it starts.
+
+    Returns
+    -------
+    AnalysisData
+        Findings, clean rounds, panels, indicators and analysis frames.
+
+    Raises
+    ------
+    UnresolvedDuplicatesError
+        Conflicting duplicate submissions without a decision (for every round at once).
+    CleaningError
+        Data that cannot be cleaned safely.
+
+    Notes
+    -----
+    Reads the raw rounds as loaded (nothing from disk). Rounds are cleaned per instrument and
+    round (several files of one round together), linked into one panel per instrument through
+    the sample frame (rows of every round must be in it), and indicators are built in one pass
+    over every panel. Unit and key of each frame: see :func:`analysis_frames`.
+    """
+    step = progress or (lambda _: None)
+    decisions = decisions or Decisions()
+    step("quality checks")
+    findings = run_checks(sources, check_config, instruments=instruments)
+    groups: dict[tuple[str, str], list[RawRound]] = {}
+    for raw in sources.rounds:
+        groups.setdefault((raw.source.instrument, raw.round), []).append(raw)
+    rounds: list[CleanRound] = []
+    unresolved: list[UnresolvedDuplicatesError] = []
+    for (family, round_name), raws in groups.items():
+        step(f"cleaning {family} {round_name}")
+        try:
+            rounds.append(clean_round(raws, instruments[(family, round_name)], decisions))
+        except UnresolvedDuplicatesError as err:
+            unresolved.append(err)
+    if unresolved:
+        report = pd.concat([e.report for e in unresolved], ignore_index=True)
+        raise UnresolvedDuplicatesError("; ".join(str(e) for e in unresolved), report)
+    step("linking panels")
+    by_family: dict[str, list[CleanRound]] = {}
+    for result in rounds:
+        by_family.setdefault(result.family, []).append(result)
+    panels = {
+        family: build_panel(parts, _panel_frame(sources.sample_frame, parts[0].key))
+        for family, parts in by_family.items()
+    }
+    step("indicators")
+    apprentice = panels.get("apprentice")
+    if apprentice is None:
+        msg = "the raw folder holds no apprentice rounds; the indicators need the apprentice panel"
+        raise ValueError(msg)
+    indicators = construct_indicators(
+        apprentice.data,
+        instruments,
+        indicator_config,
+        enterprise=panels["enterprise"].data if "enterprise" in panels else None,
+        capacity=panels["capacity"].data if "capacity" in panels else None,
+        calendar=apprentice.repeats.get("cal_months"),
+        training=apprentice.repeats.get("trn_course"),
+    )
+    step("analysis frames")
+    frames = analysis_frames(plan, panels, indicators)
+    return AnalysisData(
+        findings=findings,
+        rounds=tuple(rounds),
+        panels=panels,
+        indicators=indicators,
+        frames=frames,
+        notes=indicators.missing,
+    )
+
+
+# --- baseline only, and the whole run ---------------------------------------------------------
+
+
+def has_endline(plan: AnalysisPlan, frames: Mapping[str, pd.DataFrame]) -> bool:
+    """Return whether any estimated instrument's frame holds an endline row.
+
+    Parameters
+    ----------
+    plan : AnalysisPlan
+        The plan (round column and endline round name).
+    frames : Mapping of str to pandas.DataFrame
+        Analysis frames by instrument.
+
+    Returns
+    -------
+    bool
+        False when the data hold the baseline round only (the baseline report).
+    """
+    return any(
+        frames[name][plan.round].eq(plan.endline_round).any()
+        for name in plan.estimated_instruments
+        if name in frames
+    )
+
+
+def estimate_baseline(
+    plan: AnalysisPlan,
+    frames: Mapping[str, pd.DataFrame],
+    rng: np.random.Generator | None = None,
+) -> PlanResults:
+    """Execute the baseline part of the plan: balance and ex-ante minimum detectable effects.
+
+    Parameters
+    ----------
+    plan : AnalysisPlan
+        The validated plan.
+    frames : Mapping of str to pandas.DataFrame
+        The long analysis frame of every instrument holding outcome families; only the
+        baseline rows are read.
+    rng : numpy.random.Generator, optional
+        Source of the seed recorded with the results (as :func:`estimate`).
+
+    Returns
+    -------
+    PlanResults
+        ``baseline_only=True``; balance (unweighted) and ex-ante MDEs per outcome; empty
+        effects, DiD and ex-post MDEs, no attrition.
+
+    Raises
+    ------
+    KeyError
+        No frame for an instrument the plan estimates.
+
+    Notes
+    -----
+    The samples are those of :func:`analysis_samples` (units interviewed at baseline). Balance
+    compares the arms on the covariates and each outcome's baseline value; the MDEs use the
+    realised clusters and sizes and the ICC estimated at baseline, as in :func:`estimate`.
+    """
+    rng = np.random.default_rng(plan.seed) if rng is None else rng
+    seed = int(rng.integers(2**32))
+    notes: list[str] = ["baseline report: the data hold no endline round"]
+    balance: dict[str, BalanceResults] = {}
+    ex_ante = []
+    for instrument in plan.estimated_instruments:
+        if instrument not in frames:
+            msg = f"no analysis frame for instrument {instrument!r}; got {sorted(frames)}"
+            raise KeyError(msg)
+        baseline = frames[instrument].loc[lambda f: f[plan.round].eq(plan.baseline_round)]
+        samples = analysis_samples(plan, baseline, instrument)
+        notes.extend(samples.notes)
+        balance[instrument] = _balance(plan, samples, None, notes)
+        ex_ante.append(_ex_ante(plan, samples))
+    empty = EffectEstimates(())
+    return PlanResults(
+        plan_hash=plan.plan_hash,
+        deviations=plan.deviations,
+        seed=seed,
+        primary=empty,
+        heterogeneity=empty,
+        robustness=empty,
+        did=pd.DataFrame(),
+        balance=balance,
+        attrition=None,
+        ex_ante_mde=pd.concat(ex_ante, ignore_index=True),
+        ex_post_mde=pd.DataFrame(),
+        notes=tuple(notes),
+        baseline_only=True,
+    )
+
+
+@dataclass(frozen=True)
+class PipelineRun:
+    """One run of the whole pipeline: the data part and the estimates.
+
+    Attributes
+    ----------
+    data : AnalysisData
+        Findings, clean rounds, panels, indicators and analysis frames.
+    results : PlanResults
+        The plan's estimates (:func:`estimate`, or :func:`estimate_baseline` when the data
+        hold the baseline round only).
+    """
+
+    data: AnalysisData
+    results: PlanResults
+
+
+def run(
+    plan: AnalysisPlan,
+    sources: LoadedSources,
+    instruments: Mapping[tuple[str, str], Instrument],
+    decisions: Decisions | None = None,
+    *,
+    indicator_config: IndicatorConfig | None = None,
+    check_config: CheckConfig | None = None,
+    rng: np.random.Generator | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> PipelineRun:
+    """Run the plan on raw rounds: checks, cleaning, indicators, frames and estimates.
+
+    Parameters
+    ----------
+    plan : AnalysisPlan
+        The validated plan.
+    sources : LoadedSources
+        The raw rounds, sample frame and back-checks (:func:`evaluation.loaders.read_sources`).
+    instruments : Mapping
+        ``(family, round)`` to its form.
+    decisions : Decisions, optional
+        The reviewed cleaning decisions.
+    indicator_config : IndicatorConfig, optional
+        Settings of the indicators.
+    check_config : CheckConfig, optional
+        Settings of the quality checks.
+    rng : numpy.random.Generator, optional
+        Source of the seed of every random draw (``default_rng(plan.seed)`` by default).
+    progress : callable, optional
+        Called with the name of each step as it starts.
+
+    Returns
+    -------
+    PipelineRun
+        The data and the results.
+
+    Notes
+    -----
+    Pure: reads nothing from disk. :func:`prepare_data`, then :func:`estimate`, or
+    :func:`estimate_baseline` when no frame holds an endline row.
+    """
+    data = prepare_data(
+        plan,
+        sources,
+        instruments,
+        decisions,
+        indicator_config=indicator_config,
+        check_config=check_config,
+        progress=progress,
+    )
+    if progress is not None:
+        progress("estimation")
+    if has_endline(plan, data.frames):
+        results = estimate(plan, data.frames, rng)
+    else:
+        results = estimate_baseline(plan, data.frames, rng)
+    return PipelineRun(data, results)
