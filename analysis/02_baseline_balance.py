@@ -36,11 +36,11 @@ plan_file = "analysis/plan.toml"
 # number below is then simulated.
 
 # %%
-from evaluation.pipeline_files import run_data_dir
 from IPython.display import display
 
 from evaluation import reporting, synthetic
 from evaluation.instruments.files import read_instruments
+from evaluation.pipeline_files import run_data_dir
 from evaluation.plan import read_plan
 
 plan = read_plan(plan_file)
@@ -58,22 +58,19 @@ print(f"SIMULATED DATA: {source}" if simulated else source)
 # %% [markdown]
 # ## Balance at baseline
 #
-# One table per instrument (apprentices, enterprises), through the disclosure gate as in the
-# report.
+# One table per instrument (apprentices, enterprises), through the disclosure gate with the
+# plan's thresholds, as in the report.
 
 # %%
 for instrument, balance in results.balance.items():
-    display(
-        reporting.gate(
-            reporting.tables.balance_table(
-                balance.table, joint=balance.joint, treatment=plan.treatment, source=source,
-                name=f"balance_{instrument}", title=f"Balance at baseline: {instrument}",
-            )
-        )
+    table = reporting.tables.balance_table(
+        balance.table, joint=balance.joint, treatment=plan.treatment, source=source,
+        name=f"balance_{instrument}", title=f"Balance at baseline: {instrument}",
     )  # fmt: skip
+    display(reporting.gate(table, plan.disclosure.threshold_for(table.variables)))
 
 # %% [markdown]
-# Normalised differences, variable by variable (the dashed lines mark 0.1 and 0.25 SD):
+# Normalised differences of the apprentices, variable by variable:
 
 # %%
 reporting.figures.balance_love_plot(
@@ -83,8 +80,8 @@ reporting.figures.balance_love_plot(
 # %% [markdown]
 # ## Ex-ante minimum detectable effects
 #
-# The smallest effect each outcome could detect with 80% power at the 5% level, given the
-# realised clusters and the baseline intra-cluster correlation.
+# The smallest effect each outcome could detect with the plan's power and level, given the
+# realised clusters and the intra-cluster correlation estimated at baseline.
 
 # %%
 results.ex_ante_mde

@@ -34,11 +34,11 @@ plan_file = "analysis/plan.toml"
 # number below is then simulated.
 
 # %%
-from evaluation.pipeline_files import run_data_dir
 from IPython.display import display
 
 from evaluation import reporting, synthetic
 from evaluation.instruments.files import read_instruments
+from evaluation.pipeline_files import run_data_dir
 from evaluation.plan import read_plan
 
 plan = read_plan(plan_file)
@@ -54,34 +54,32 @@ source = f"demo world (simulated), seed {seed}" if simulated else f"data folder 
 print(f"SIMULATED DATA: {source}" if simulated else source)
 
 # %% [markdown]
-# ## Effects with 95% confidence intervals, by outcome family
+# ## Effects with confidence intervals, by outcome family
 
 # %%
 reporting.figures.coefficient_plot(results.primary, simulated=simulated, source=source)
 
 # %% [markdown]
-# One table per family, as in the report (q-values adjusted within the family and across all
+# One table per family, as in the report (p-values adjusted within the family and across all
 # primary outcomes):
 
 # %%
 for family in plan.families:
-    display(
-        reporting.gate(
-            reporting.tables.effects_table(results.primary, family=family.name, source=source)
-        )
-    )
+    table = reporting.tables.effects_table(results.primary, family=family.name, source=source)
+    display(reporting.gate(table, plan.disclosure.threshold_for(table.variables)))
 
 # %% [markdown]
 # ## Heterogeneity
 #
-# Effects within each subgroup and the difference between subgroups, with the differences'
-# p-values adjusted across the contrasts of each family and subgroup.
+# Effects within each subgroup and the difference between subgroups, the differences' p-values
+# adjusted across the contrasts of each family and subgroup.
 
 # %%
-reporting.gate(reporting.tables.heterogeneity_table(results.heterogeneity, source=source))
+table = reporting.tables.heterogeneity_table(results.heterogeneity, source=source)
+reporting.gate(table, plan.disclosure.threshold_for(table.variables))
 
 # %% [markdown]
-# Every estimate as a tidy frame (one row per outcome and specification), for further work:
+# Every primary estimate as a tidy frame (one row per outcome), for further work:
 
 # %%
 results.primary.to_frame()

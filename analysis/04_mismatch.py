@@ -34,11 +34,11 @@ plan_file = "analysis/plan.toml"
 # number below is then simulated.
 
 # %%
-
-from evaluation.pipeline_files import run_data_dir
+from IPython.display import display
 
 from evaluation import reporting, synthetic
 from evaluation.instruments.files import read_instruments
+from evaluation.pipeline_files import run_data_dir
 from evaluation.plan import read_plan
 
 plan = read_plan(plan_file)
@@ -57,23 +57,23 @@ print(f"SIMULATED DATA: {source}" if simulated else source)
 # ## Mismatch by arm and round
 #
 # Shares of under-qualified, matched and over-qualified workers among the employed (normative
-# measure):
+# measure), with the number of workers behind each share:
 
 # %%
 people = run.data.frames["apprentice"]
-people.groupby([plan.round, plan.treatment])["qual_mismatch_norm"].value_counts(normalize=True)
+groups = people.groupby([plan.round, plan.treatment])["qual_mismatch_norm"]
+display(groups.value_counts(normalize=True).unstack().round(3))
+groups.count()
 
 # %% [markdown]
 # ## Composition by occupation group, endline
 #
-# Bars resting on fewer observations than the disclosure threshold are hidden.
+# Bars resting on fewer workers than the disclosure threshold are hidden.
 
 # %%
-endline = people.loc[people[plan.round].eq(plan.endline_round)].dropna(
-    subset=["qual_mismatch_norm", "isco_major"]
-)
+endline = people.loc[people[plan.round].eq(plan.endline_round)]
 reporting.figures.mismatch_composition_plot(
-    endline.astype({"isco_major": "Int64"}).astype({"isco_major": "string"}),
+    endline.dropna(subset=["qual_mismatch_norm", "isco_major"]).astype({"isco_major": "string"}),
     threshold=plan.disclosure.threshold,
     simulated=simulated,
     source=source,
@@ -83,4 +83,5 @@ reporting.figures.mismatch_composition_plot(
 # ## Effects on the mismatch family
 
 # %%
-reporting.gate(reporting.tables.effects_table(results.primary, family="mismatch", source=source))
+table = reporting.tables.effects_table(results.primary, family="mismatch", source=source)
+reporting.gate(table, plan.disclosure.threshold_for(table.variables))

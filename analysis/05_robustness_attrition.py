@@ -34,11 +34,11 @@ plan_file = "analysis/plan.toml"
 # number below is then simulated.
 
 # %%
-from evaluation.pipeline_files import run_data_dir
 from IPython.display import display
 
 from evaluation import reporting, synthetic
 from evaluation.instruments.files import read_instruments
+from evaluation.pipeline_files import run_data_dir
 from evaluation.plan import read_plan
 
 plan = read_plan(plan_file)
@@ -58,15 +58,14 @@ print(f"SIMULATED DATA: {source}" if simulated else source)
 
 # %%
 attrition = results.attrition
-table = reporting.gate(
-    reporting.tables.attrition_table(
-        attrition.sample,
-        treatment=plan.treatment,
-        response=plan.attrition.response,
-        differential=attrition.differential,
-        source=source,
-    )
+table = reporting.tables.attrition_table(
+    attrition.sample,
+    treatment=plan.treatment,
+    response=plan.attrition.response,
+    differential=attrition.differential,
+    source=source,
 )
+table = reporting.gate(table, plan.disclosure.threshold_for(table.variables))
 display(table)
 reporting.figures.attrition_plot(table, simulated=simulated, source=source)
 
@@ -77,13 +76,15 @@ reporting.figures.attrition_plot(table, simulated=simulated, source=source)
 # arm with less attrition.
 
 # %%
-reporting.gate(reporting.tables.lee_bounds_table(attrition.lee, source=source))
+table = reporting.tables.lee_bounds_table(attrition.lee, source=source)
+reporting.gate(table, plan.disclosure.threshold_for(table.variables))
 
 # %% [markdown]
 # ## Every estimator side by side
 
 # %%
-reporting.gate(reporting.tables.robustness_table(results.robustness, source=source))
+table = reporting.tables.robustness_table(results.robustness, source=source)
+reporting.gate(table, plan.disclosure.threshold_for(table.variables))
 
 # %% [markdown]
 # ## What the estimators could not do on these data

@@ -32,11 +32,9 @@ plan_file = "analysis/plan.toml"
 # number below is then simulated.
 
 # %%
-
-from evaluation.pipeline_files import run_data_dir
-
 from evaluation import reporting, synthetic
 from evaluation.instruments.files import read_instruments
+from evaluation.pipeline_files import run_data_dir
 from evaluation.plan import read_plan
 
 plan = read_plan(plan_file)
@@ -63,7 +61,8 @@ framework = read_results_framework(plan.results_framework_path)
 rows = results_framework_table(
     frames, framework, baseline_round=plan.baseline_round, endline_round=plan.endline_round
 )
-table = reporting.gate(reporting.tables.results_framework_table(rows, source=source))
+table = reporting.tables.results_framework_table(rows, source=source)
+table = reporting.gate(table, plan.disclosure.threshold_for(table.variables))
 table
 
 # %% [markdown]
@@ -72,5 +71,8 @@ table
 # %%
 reporting.figures.logframe_progress_plot(table, simulated=simulated, source=source)
 
+# %% [markdown]
+# The table as CSV, Markdown, HTML and LaTeX, for the logframe report:
+
 # %%
-reporting.write_table(table, out)  # CSV, Markdown, HTML and LaTeX for the logframe report
+reporting.write_table(table, out)
