@@ -1,4 +1,4 @@
-"""The sessions people run: ``nox`` (lint, tests, docs), ``nox -s instruments``,
+"""The sessions people run: ``nox`` (lint, tests, docs), ``nox -s report``, ``nox -s instruments``,
 ``nox -s notebooks``, ``nox -s bench``.
 
 A bare ``nox`` runs every default session: everything that must pass before a change lands.
@@ -51,6 +51,24 @@ def docs(session: nox.Session) -> None:
     session.run(
         "sphinx-build", "-W", "--keep-going", "-E", "-j", "auto", "-b", "html",
         "-d", "build/doctrees", "docs", "site", *session.posargs,
+    )  # fmt: skip
+
+
+@nox.session
+def report(session: nox.Session) -> None:
+    """Run the analysis plan end to end and write the evaluation report into ``reports/``.
+
+    Without arguments it runs on the demo world (simulated data, built once into
+    ``data/demo/`` and labelled as simulated in every output); pass ``-- --data-dir DIR`` to
+    run on a data folder holding ``raw/`` (with ``sources.toml``), ``decisions/`` and
+    ``private/``. Outputs: ``reports/index.html``, ``reports/MANIFEST.md``,
+    ``reports/tables/`` and ``reports/figures/``.
+    """
+    session.install(".")
+    session.env["SOURCE_DATE_EPOCH"] = "0"
+    session.run(
+        "evaluation", "report", "--plan", "analysis/plan.toml", "--out", "reports",
+        *session.posargs,
     )  # fmt: skip
 
 

@@ -42,7 +42,7 @@ STAGES = {
     "evaluation.indicators": "Indicators and the results framework",
     "evaluation.estimation": "Estimation",
     "evaluation.reporting": "Reporting: tables, figures, disclosure gate, HTML report",
-    "evaluation.pipeline": "The pipeline: the stages run for a plan",
+    "evaluation.pipeline": "The pipeline: the stages run for a plan, its report and its files",
 }
 
 
@@ -219,7 +219,9 @@ def render_index(pages: list[ModulePage]) -> str:
     ]
     toctree = [".. toctree::", "    :hidden:", ""]
     for stage, heading in STAGES.items():
-        members = [p for p in pages if p.name == stage or p.name.startswith(stage + ".")]
+        members = [
+            p for p in pages if p.name == stage or p.name.startswith((stage + ".", stage + "_"))
+        ]
         if stage == PACKAGE:
             members = [p for p in pages if p.name in {PACKAGE, "evaluation.cli"}]
         lines += [heading, "-" * len(heading), ""]

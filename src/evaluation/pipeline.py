@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -122,6 +123,7 @@ __all__ = [
     "estimate",
     "estimate_baseline",
     "has_endline",
+    "measured_at_baseline",
     "prepare_data",
     "run",
 ]
@@ -596,7 +598,34 @@ def _regression(
 ) -> EffectEstimates:
     spec = effect_spec(plan, estimator, samples.instrument, seed=seed, **kw)
     data = samples.panel if estimator == "did" else samples.endline
+    if estimator == "did":
+        spec = dataclasses.replace(spec, outcomes=measured_at_baseline(plan, samples))
     return estimate_effects(data, spec)
+
+
+def measured_at_baseline(plan: AnalysisPlan, samples: AnalysisSamples) -> tuple[str, ...]:
+    """Return the instrument's outcomes observed for at least one unit at baseline.
+
+    Parameters
+    ----------
+    plan : AnalysisPlan
+        The plan.
+    samples : AnalysisSamples
+        The instrument's samples.
+
+    Returns
+    -------
+    tuple of str
+        Outcomes in plan order. The others (defined only after baseline, such as a
+        certificate upgrade or completing the apprenticeship) have no DiD and no baseline
+        balance row; the ANCOVA dummies out their missing baseline.
+    """
+    units = samples.units
+    return tuple(
+        o
+        for o in plan.outcomes(samples.instrument)
+        if units[plan.baseline_column.format(outcome=o)].notna().any()
+    )
 
 
 def _relabel(estimates: EffectEstimates, label: str) -> EffectEstimates:
@@ -649,7 +678,7 @@ def _weighted_did(plan: AnalysisPlan, samples: AnalysisSamples) -> EffectEstimat
     panel = samples.panel.loc[counts == 2].reset_index(drop=True)
     name = f"weighted_did:{samples.instrument}"
     out = []
-    for outcome in plan.outcomes(samples.instrument):
+    for outcome in measured_at_baseline(plan, samples):
         estimate = weighted_did(
             panel,
             outcome,
@@ -813,6 +842,7 @@ def _with_dummies(
         msg = f"{instrument}: cannot add level indicators {clash}: names already in the data"
         raise ValueError(msg)
     outcomes = [plan.baseline_column.format(outcome=o) for o in plan.outcomes(instrument)]
+    outcomes = [o for o in outcomes if frame[o].notna().any()]
     variables = [*dict.fromkeys(numeric), *dummies, *outcomes]
     return frame.assign(**dummies), variables, references
 
@@ -1134,6 +1164,12 @@ def estimate(
             raise KeyError(msg)
         samples = analysis_samples(plan, frames[instrument], instrument)
         notes.extend(samples.notes)
+        later = sorted(set(plan.outcomes(instrument)) - set(measured_at_baseline(plan, samples)))
+        if later:
+            notes.append(
+                f"{instrument}: {later} are not observed at baseline: no DiD and no baseline "
+                "balance for them; the ANCOVA dummies out the missing baseline"
+            )
         score = None
         if any(e in _SCORE for e in plan.estimators):
             score = _attempt(
@@ -1160,7 +1196,7 @@ def estimate(
         did_parts.append(
             did_table(
                 samples.panel,
-                plan.outcomes(instrument),
+                measured_at_baseline(plan, samples),
                 plan.treatment,
                 post=plan.post,
                 cluster=spec.cluster,
@@ -1592,7 +1628,9 @@ def run(
     Notes
     -----
     Pure: reads nothing from disk. :func:`prepare_data`, then :func:`estimate`, or
-    :func:`estimate_baseline` when no frame holds an endline row.
+    :func:`estimate_baseline` when no frame holds an endline row. Warnings of the estimation
+    (few clusters, for example) are recorded in the results' notes, once each, so the report
+    prints them.
     """
     data = prepare_data(
         plan,
@@ -1605,8 +1643,12 @@ def run(
     )
     if progress is not None:
         progress("estimation")
-    if has_endline(plan, data.frames):
-        results = estimate(plan, data.frames, rng)
-    else:
-        results = estimate_baseline(plan, data.frames, rng)
+    chosen = estimate if has_endline(plan, data.frames) else estimate_baseline
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        results = chosen(plan, data.frames, rng)
+    raised = [f"{w.category.__name__}: {w.message}" for w in caught]
+    if raised:
+        notes = (*results.notes, *dict.fromkeys(raised))
+        results = dataclasses.replace(results, notes=notes)
     return PipelineRun(data, results)

@@ -141,7 +141,7 @@ def _design(plan: AnalysisPlan, run: PipelineRun, provenance: Provenance) -> Sec
                 + (f" in {clusters} clusters ({spec.cluster})" if clusters else "")
                 + (f"; fixed effects {', '.join(spec.fixed_effects)}" if spec.fixed_effects else "")
                 + ".",
-                f"Sample: {instrument}" if len(items) < 2 else "",
+                f"Sample: {instrument}",
             )
         )
     inference = plan.inference
@@ -368,7 +368,11 @@ def _family_figures(b: _Builder, run: PipelineRun, family: str) -> list[FigureIt
                 labels=b.labels,
             )
         ]
-    subscales = [c for c in frame.columns if c.startswith("core_skills_") and c.count("_") == 2]
+    subscales = [
+        c
+        for c in frame.columns
+        if c.startswith("core_skills_") and c.count("_") == 2 and c != "core_skills_index"
+    ]
     if family == "skills" and subscales and len(endline):
         return [
             b.figure(
