@@ -27,19 +27,23 @@
 data_dir = None  # a data folder holding raw/ (with sources.toml); None: the simulated demo world
 seed = 0  # seed of the demo world
 n_enterprises = 60  # size of the demo world
-demo_dir = "data"  # where the demo world is written (never under reports/: it holds identifiers)
+demo_dir = "data/demo"  # where the demo world is kept (never under reports/: it holds identifiers)
 out = "reports/notebooks"  # folder for what the notebook writes
 
 # %%
+import pathlib
+
 from evaluation import checks, synthetic
 from evaluation.instruments.files import read_instruments
 
-if data_dir is None:
-    data_dir = f"{demo_dir}/demo-seed{seed}"
+if data_dir is None:  # the demo world with its planted field problems: built once, then reused
     options = synthetic.DemoOptions(seed=seed, n_enterprises=n_enterprises)
-    demo = synthetic.build_demo(read_instruments("surveys"), options)
-    synthetic.write_files(demo.files, data_dir)
-    print(f"SIMULATED DATA: the demo world (seed {seed}) in {data_dir}")
+    data_dir = f"{demo_dir}/seed{seed}-{n_enterprises}x{options.apprentices_per_enterprise}-messy"
+    if not pathlib.Path(data_dir, "raw", "sources.toml").is_file():
+        demo = synthetic.build_demo(read_instruments("surveys"), options)
+        synthetic.write_files(demo.files, data_dir)
+if pathlib.Path(data_dir, "truth.json").is_file():
+    print(f"SIMULATED DATA: the demo world in {data_dir}")
 
 # %% [markdown]
 # ## Findings by check and severity

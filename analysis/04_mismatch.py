@@ -23,7 +23,7 @@
 data_dir = None  # a data folder (raw/, decisions/); None: the simulated demo world
 seed = 0  # seed of the demo world
 n_enterprises = 60  # size of the demo world
-demo_dir = "data"  # where the demo world is written (never under reports/: it holds identifiers)
+demo_dir = "data/demo"  # where the demo world is kept (never under reports/: it holds identifiers)
 out = "reports/notebooks"  # folder for what the notebook writes
 plan_file = "analysis/plan.toml"
 
@@ -34,6 +34,8 @@ plan_file = "analysis/plan.toml"
 # number below is then simulated.
 
 # %%
+import pathlib
+
 from IPython.display import display
 
 from evaluation import reporting, synthetic
@@ -43,11 +45,13 @@ from evaluation.plan import read_plan
 
 plan = read_plan(plan_file)
 simulated = data_dir is None
-if simulated:
-    data_dir = f"{demo_dir}/demo-seed{seed}-clean"
+if simulated:  # the folder `evaluation report` uses: built once per seed and size, then reused
     options = synthetic.DemoOptions(seed=seed, n_enterprises=n_enterprises, clean=True)
-    demo = synthetic.build_demo(read_instruments("surveys"), options)
-    synthetic.write_files(demo.files, data_dir)
+    data_dir = f"{demo_dir}/seed{seed}-{n_enterprises}x{options.apprentices_per_enterprise}"
+    if not pathlib.Path(data_dir, "raw", "sources.toml").is_file():
+        demo = synthetic.build_demo(read_instruments("surveys"), options)
+        synthetic.write_files(demo.files, data_dir)
+simulated = simulated or pathlib.Path(data_dir, "truth.json").is_file()  # a demo folder given
 run, inputs = run_data_dir(plan, data_dir)
 results = run.results
 source = f"demo world (simulated), seed {seed}" if simulated else f"data folder {data_dir}"

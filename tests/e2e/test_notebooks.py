@@ -102,4 +102,4 @@ def test_data_quality_notebook_executes(tmp_path):
     assert "findings:" in page  # the summary of the checks was printed
     assert "missing_by_variable" in page
     assert (tmp_path / "01_findings.csv").stat().st_size > 0
-    assert (tmp_path / "data" / "demo-seed0" / "raw" / "sources.toml").is_file()
+    assert (tmp_path / "data" / "seed0-6x95-messy" / "raw" / "sources.toml").is_file()
