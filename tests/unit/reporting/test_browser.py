@@ -14,92 +14,22 @@ profile); without them Chromium's start-up connections are refused.
 
 from __future__ import annotations
 
-import pathlib
-
 import pytest
 
 from evaluation.reporting import write_report
+from tests.browser import read_report_page
 
 pytestmark = pytest.mark.browser
 
 
 def test_report_in_chromium(report, browser, tmp_path):
-    out = tmp_path / "reports"
-    write_report(report, out)
-    browser.get((out / "index.html").as_uri())
-    assert browser.execute_script("return document.readyState") == "complete"
-
-    # No console errors, uncaught script errors or failed loads (Chromium logs all as SEVERE).
-    log = browser.get_log("browser")
-    assert [e["message"] for e in log if e["level"] == "SEVERE"] == []
-
-    # Every image decoded: one per figure in the report, each with a real size.
-    images = browser.execute_script(
-        "return Array.from(document.images, i => [i.alt, i.complete, i.naturalWidth]);"
-    )
-    n_figures = sum(type(i).__name__ == "FigureItem" for s in report.sections for i in s.items)
-    assert len(images) == n_figures == 2
-    assert all(complete and width > 0 for _, complete, width in images), images
-
-    # The main headings are there and visible, in the report's order.
-    from selenium.webdriver.common.by import By
-
-    h1 = browser.find_elements(By.TAG_NAME, "h1")
-    assert [h.text for h in h1] == [report.title]
-    h2 = browser.find_elements(By.TAG_NAME, "h2")
-    expected = ["Contents"] + [f"{k}. {s.title}" for k, s in enumerate(report.sections, 1)]
-    assert [h.text for h in h2] == expected
-    assert all(h.is_displayed() for h in h1 + h2)
-
-    # Every contents link leads to its section, and the heading is not left under the sticky
-    # "simulated data" banner once the browser has scrolled there.
-    banner = browser.find_element(By.CSS_SELECTOR, "body > .banner")
-    links = browser.find_elements(By.CSS_SELECTOR, "nav a")
-    assert len(links) == len(report.sections)
-    for link, title in zip(links, expected[1:], strict=True):
-        browser.execute_script("window.scrollTo(0, 0);")  # back to the contents, as a reader
-        link.click()
-        heading = browser.find_element(By.CSS_SELECTOR, f"{link.get_attribute('hash')} > h2")
-        assert heading.text == title
-        top, bottom = browser.execute_script(
-            "return [arguments[0].getBoundingClientRect().top,"
-            " arguments[1].getBoundingClientRect().bottom];",
-            heading,
-            banner,
-        )
-        assert top >= bottom, f"{title!r} is hidden under the banner ({top} < {bottom})"
-
-    # Only the page banner stays on screen while scrolling: the banners above tables and
-    # figures scroll away with them instead of piling up over it.
-    covered = browser.execute_script(
-        """
-        const page = document.querySelector("body > .banner");
-        return Array.from(document.querySelectorAll("main .banner"), b => {
-            window.scrollTo(0, b.getBoundingClientRect().top + window.scrollY + 80);
-            const top = document.elementFromPoint(window.innerWidth / 2, 5);
-            return page.contains(top) ? null : b.textContent;
-        }).filter(x => x !== null);
-        """
-    )
-    assert covered == []
-
-    # Nothing wider than the window at a laptop width.
-    widths = browser.execute_script(
-        "return [document.documentElement.scrollWidth, window.innerWidth];"
-    )
-    assert widths[0] <= widths[1], widths
-
-    # A full-page screenshot for a person to look at.
-    height, chrome = browser.execute_script(
-        "return [document.documentElement.scrollHeight, window.outerHeight - window.innerHeight];"
-    )
-    browser.set_window_size(1280, height + chrome)
-    shot = tmp_path / "report.png"
-    assert browser.save_screenshot(str(shot))
-    assert _png_size(shot) == (1280, height)
-
-
-def _png_size(path: pathlib.Path) -> tuple[int, int]:
-    header = path.read_bytes()[:24]
-    assert header[:8] == b"\x89PNG\r\n\x1a\n"
-    return int.from_bytes(header[16:20], "big"), int.from_bytes(header[20:24], "big")
+    write_report(report, tmp_path / "reports")
+    page = read_report_page(browser, tmp_path / "reports" / "index.html", tmp_path / "report.png")
+    # One decoded image per figure, in order, and the headings of the report's sections.
+    figures = [i for s in report.sections for i in s.items if type(i).__name__ == "FigureItem"]
+    assert [alt for alt, _ in page.images] == [
+        f"Figure {k}. {f.caption}" for k, f in enumerate(figures, 1)
+    ]
+    assert len(page.images) == 2
+    assert page.h1 == [report.title]
+    assert page.h2 == ["Contents"] + [f"{k}. {s.title}" for k, s in enumerate(report.sections, 1)]
