@@ -890,18 +890,22 @@ def _balance(
     )
     joint = None
     if joint_variables:
-        joint = _attempt(
-            f"joint orthogonality test ({samples.instrument})",
-            notes,
-            lambda: joint_orthogonality_test(
-                units,
-                plan.treatment,
-                joint_variables,
-                fixed_effects=spec.fixed_effects,
-                vcov=plan.inference.vcov,
-                **common,
-            ),
-        )
+        label = f"joint orthogonality test ({samples.instrument})"
+        try:
+            joint = _attempt(
+                label,
+                notes,
+                lambda: joint_orthogonality_test(
+                    units,
+                    plan.treatment,
+                    joint_variables,
+                    fixed_effects=spec.fixed_effects,
+                    vcov=plan.inference.vcov,
+                    **common,
+                ),
+            )
+        except ValueError as err:  # a diagnostic: collinear covariates become a note
+            notes.append(f"{label}: not computed on these data ({err})")
     if score is None:
         return BalanceResults(tuple(variables), table, joint)
     sample, _, _ = _with_dummies(plan, samples.instrument, score.sample)
@@ -1106,6 +1110,13 @@ def _ex_post(plan: AnalysisPlan, samples: AnalysisSamples) -> pd.DataFrame:
 # --- the plan ------------------------------------------------------------------------------
 
 
+def _frame(frames: Mapping[str, pd.DataFrame], instrument: str) -> pd.DataFrame:
+    if instrument not in frames:
+        msg = f"no analysis frame for instrument {instrument!r}; got {sorted(frames)}"
+        raise KeyError(msg)
+    return frames[instrument]
+
+
 def estimate(
     plan: AnalysisPlan,
     frames: Mapping[str, pd.DataFrame],
@@ -1159,10 +1170,7 @@ def estimate(
     did_parts, ex_ante, ex_post = [], [], []
     attrition = None
     for instrument in plan.estimated_instruments:
-        if instrument not in frames:
-            msg = f"no analysis frame for instrument {instrument!r}; got {sorted(frames)}"
-            raise KeyError(msg)
-        samples = analysis_samples(plan, frames[instrument], instrument)
+        samples = analysis_samples(plan, _frame(frames, instrument), instrument)
         notes.extend(samples.notes)
         later = sorted(set(plan.outcomes(instrument)) - set(measured_at_baseline(plan, samples)))
         if later:
@@ -1545,10 +1553,8 @@ def estimate_baseline(
     balance: dict[str, BalanceResults] = {}
     ex_ante = []
     for instrument in plan.estimated_instruments:
-        if instrument not in frames:
-            msg = f"no analysis frame for instrument {instrument!r}; got {sorted(frames)}"
-            raise KeyError(msg)
-        baseline = frames[instrument].loc[lambda f: f[plan.round].eq(plan.baseline_round)]
+        frame = _frame(frames, instrument)
+        baseline = frame.loc[frame[plan.round].eq(plan.baseline_round)]
         samples = analysis_samples(plan, baseline, instrument)
         notes.extend(samples.notes)
         balance[instrument] = _balance(plan, samples, None, notes)

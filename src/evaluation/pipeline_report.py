@@ -506,17 +506,19 @@ def _mde_table(b: _Builder, mde: pd.DataFrame, *, ex_post: bool) -> Table:
     name = "mde_ex_post" if ex_post else "mde_ex_ante"
     frame = mde.reset_index(drop=True).copy()
     frame["label"] = [b.labels.get(o, o) for o in frame["outcome"]]
-    n = "nobs" if "nobs" in frame.columns else "n_total"
-    frame["n"] = frame[n].astype(float)
-    columns = [Column("label", "Outcome", "text"), Column("n", "N", "count")]
-    if "n_clusters" in frame.columns:
-        columns.append(Column("n_clusters", "Clusters", "count"))
-    for key, label in (("icc", "ICC"), ("r2", "R squared"), ("mde", "MDE")):
-        if key in frame.columns:
-            columns.append(Column(key, label, "number", digits=3))
-    if "sigma" in frame.columns and "mde" in frame.columns:
+    if "n_total" in frame.columns:  # ex ante: mde_table
+        frame["n"] = frame["n_total"].round()
         frame["mde_sd"] = frame["mde"] / frame["sigma"]
-        columns.append(Column("mde_sd", "MDE (SD)", "number", digits=3))
+    else:  # ex post: ex_post_mde
+        frame["n"] = (frame["n_clusters"] * frame["mean_cluster_size"]).round()
+    columns = [
+        Column("label", "Outcome", "text"),
+        Column("n", "N", "count"),
+        Column("n_clusters", "Clusters", "count"),
+        Column("icc", "ICC", "number", digits=3),
+        Column("mde", "MDE", "number", digits=3),
+        Column("mde_sd", "MDE (SD)", "number", digits=3),
+    ]
     quantities = [
         Quantity(("n", r), int(frame.at[r, "n"]), ((r, "n"),), (r, "n")) for r in range(len(frame))
     ]

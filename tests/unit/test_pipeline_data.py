@@ -145,10 +145,11 @@ def test_a_subgroup_level_with_one_arm_is_left_out_with_a_note():
     assert identified == ["BJ", "TJ"]
     results = pipeline.estimate(plan, frames)
     assert any("levels ['SZ'] left out" in n for n in results.notes)
-    cities = {e.subgroup for e in results.heterogeneity if str(e.subgroup).startswith("meta")}
-    assert cities == {"meta_city=BJ", "meta_city=TJ"}
-    sexes = {e.subgroup for e in results.heterogeneity if str(e.subgroup).startswith("female")}
-    assert len(sexes) == 2  # the other dimension keeps both levels
+    groups = {e.subgroup for e in results.heterogeneity if e.estimator == "subgroup"}
+    assert {g for g in groups if g.startswith("meta_city")} == {"meta_city=BJ", "meta_city=TJ"}
+    assert len({g for g in groups if g.startswith("female")}) == 2  # both levels kept
+    differences = {e.subgroup for e in results.heterogeneity if e.estimator == "difference"}
+    assert "meta_city=TJ - meta_city=BJ" in differences
 
 
 def test_baseline_estimates_equal_direct_calls():
