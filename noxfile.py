@@ -94,6 +94,7 @@ def notebooks(session: nox.Session) -> None:
     ``--set seed=3``, ``--set data_dir='"data"'``, ``--out DIR``).
     """
     session.install("-e", ".", *_group("notebooks"))
+    session.env["SOURCE_DATE_EPOCH"] = "0"  # figures without dates, as in the report
     session.run("python", "analysis/execute.py", *session.posargs)
 
 

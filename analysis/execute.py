@@ -55,7 +55,7 @@ def execute(script: pathlib.Path, out: pathlib.Path, values: dict) -> pathlib.Pa
     notebook = with_parameters(jupytext.read(script), values)
     target = out / f"{script.stem}.ipynb"
     client = nbclient.NotebookClient(
-        notebook, timeout=1200, kernel_name="python3", resources={"metadata": {"path": str(ROOT)}}
+        notebook, timeout=2400, kernel_name="python3", resources={"metadata": {"path": str(ROOT)}}
     )
     try:
         client.execute()
