@@ -10,6 +10,7 @@ descriptives, balance, ex-ante minimum detectable effects and the results-framew
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -105,14 +106,25 @@ class _Builder:
         self.simulated = provenance.simulated
         self.labels = labels_for(plan, language)
         self.threshold = plan.disclosure.threshold
+        self.notes: list[str] = []
+
+    def _recorded(self, what: str, make: Any) -> Any:
+        """Build an output; numerical warnings (an all-missing row...) become report notes."""
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            made = make()
+        self.notes += [f"{what}: {w.category.__name__}: {w.message}" for w in caught]
+        return made
 
     def gate(self, table: Table) -> PublishedTable:
-        return gate(table, self.plan.disclosure.threshold_for(table.variables))
+        threshold = self.plan.disclosure.threshold_for(table.variables)
+        return self._recorded(f"table {table.name}", lambda: gate(table, threshold))
 
     def figure(self, name: str, function: str, caption: str, **kw: Any) -> FigureItem:
         draw = getattr(figures, function)
         options = {"language": self.language, "simulated": self.simulated, "source": self.source}
-        return FigureItem(name, draw(**kw, **options), caption, _FIGURES + function)
+        drawn = self._recorded(f"figure {name}", lambda: draw(**kw, **options))
+        return FigureItem(name, drawn, caption, _FIGURES + function)
 
 
 def _design(plan: AnalysisPlan, run: PipelineRun, provenance: Provenance) -> Section:
@@ -570,7 +582,7 @@ def _methods(b: _Builder, run: PipelineRun) -> Section:
                 ),
             )
         )
-    notes = [*results.notes, *run.data.notes]
+    notes = [*results.notes, *run.data.notes, *dict.fromkeys(b.notes)]
     if notes:
         items.append(Paragraph(" ".join(f"{n.rstrip('.')}." for n in notes), "Notes of the run"))
     items.append(

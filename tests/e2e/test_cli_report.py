@@ -184,10 +184,11 @@ def test_baseline_data_give_the_baseline_report(run, tmp_path):
     shutil.copytree(run["data"] / "decisions", data / "decisions")
     shutil.copy(run["data"] / "truth.json", data / "truth.json")  # marks the demo's folders
     sources = (data / "raw" / "sources.toml").read_text(encoding="utf-8")
-    entries = sources.split("\n[[files]]\n")
-    kept = [e for e in entries if 'round = "endline"' not in e]
-    assert len(kept) == len(entries) - 2  # apprentice and enterprise endlines
-    (data / "raw" / "sources.toml").write_text("\n[[files]]\n".join(kept), encoding="utf-8")
+    blocks = re.split(r"\n(?=\[)", sources)  # one block per table header
+    kept = [b for b in blocks if not (b.startswith("[[files]]") and 'round = "endline"' in b)]
+    assert len(kept) == len(blocks) - 2  # apprentice and enterprise endlines
+    assert any(b.startswith("[sample_frame]") for b in kept)
+    (data / "raw" / "sources.toml").write_text("\n".join(kept), encoding="utf-8")
     out = tmp_path / "reports"
     assert report(run["plan"], out, "--data-dir", str(data)) == 0
     page = (out / "index.html").read_text(encoding="utf-8")
