@@ -76,8 +76,9 @@ groups.count()
 
 # %%
 endline = people.loc[people[plan.round].eq(plan.endline_round)]
+employed = endline.dropna(subset=["qual_mismatch_norm", "isco_major"])
 reporting.figures.mismatch_composition_plot(
-    endline.dropna(subset=["qual_mismatch_norm", "isco_major"]).astype({"isco_major": "string"}),
+    employed.astype({"isco_major": "Int64"}).astype({"isco_major": "string"}),  # group labels
     threshold=plan.disclosure.threshold,
     simulated=simulated,
     source=source,
