@@ -69,6 +69,8 @@ reporting.figures.coefficient_plot(results.primary, simulated=simulated, source=
 
 # %%
 for family in plan.families:
+    if not any(e.family == family.name for e in results.primary):
+        continue  # a family without estimates (its instrument has no endline yet)
     table = reporting.tables.effects_table(results.primary, family=family.name, source=source)
     display(reporting.gate(table, plan.disclosure.threshold_for(table.variables)))
 

@@ -60,7 +60,9 @@ print(f"SIMULATED DATA: {source}" if simulated else source)
 from evaluation.indicators.framework import read_results_framework, results_framework_table
 
 indicators = run.data.indicators
-frames = {"respondent": indicators.respondents, "enterprise": indicators.enterprises}
+levels = {"respondent": "respondents", "enterprise": "enterprises", "participant": "participants"}
+frames = {level: getattr(indicators, name) for level, name in levels.items()}
+frames = {level: frame for level, frame in frames.items() if frame is not None}
 framework = read_results_framework(plan.results_framework_path)
 rows = results_framework_table(
     frames, framework, baseline_round=plan.baseline_round, endline_round=plan.endline_round
