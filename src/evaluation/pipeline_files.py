@@ -374,7 +374,7 @@ def run_report(
     provenance = Provenance(
         data_hash=inputs.data_hash,
         plan_hash=plan.plan_hash,
-        commit=git_commit(plan.folder),
+        commit=git_commit(),
         source=source or f"data folder {root.name}",
         simulated=simulated,
         seed=plan.seed,

@@ -313,7 +313,8 @@ def table_latex(published: PublishedTable, number: str | None = None, *, banner:
     number : str, optional
         Unused by LaTeX numbering; kept for a uniform signature.
     banner : str, optional
-        A warning set in bold as the first table note (the simulated-data banner).
+        A warning set in bold as the first table note (the simulated-data banner), and as a
+        comment on the file's first line.
 
     Returns
     -------
@@ -334,6 +335,8 @@ def table_latex(published: PublishedTable, number: str | None = None, *, banner:
         rf"\begin{{tabular}}{{{spec}}}",
         r"\toprule",
     ]
+    if banner:  # also the file's first line, as a comment: seen before anything else
+        lines.insert(0, f"% {banner}")
     if any(c.group for c in columns):
         cells, rules, start = [], [], 1
         for group, width in _header_spans(columns):
