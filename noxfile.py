@@ -1,5 +1,5 @@
 """The sessions people run: ``nox`` (lint, tests, docs), ``nox -s report``, ``nox -s instruments``,
-``nox -s bench``, ``nox -s studies``.
+``nox -s notebooks``, ``nox -s bench``, ``nox -s studies``.
 
 A bare ``nox`` runs every default session: everything that must pass before a change lands.
 """
@@ -83,6 +83,19 @@ def instruments(session: nox.Session) -> None:
     out = session.posargs[0] if session.posargs else "reports/instruments"
     session.run("evaluation", "instruments", "lint", "surveys")
     session.run("evaluation", "instruments", "build", "--surveys", "surveys", "--out", out)
+
+
+@nox.session
+def notebooks(session: nox.Session) -> None:
+    """Execute the analysis notebooks on the demo data and render them into ``reports/notebooks/``.
+
+    Each ``analysis/NN_slug.py`` (jupytext percent format) runs on a fresh kernel; a notebook
+    that raises fails the session. Arguments go to ``analysis/execute.py`` (``--only 03``,
+    ``--set seed=3``, ``--set data_dir='"data"'``, ``--out DIR``).
+    """
+    session.install("-e", ".", *_group("notebooks"))
+    session.env["SOURCE_DATE_EPOCH"] = "0"  # figures without dates, as in the report
+    session.run("python", "analysis/execute.py", *session.posargs)
 
 
 @nox.session

@@ -16,6 +16,7 @@ second run from scratch gives byte-identical files; with the endline exports rem
 from __future__ import annotations
 
 import csv
+import html
 import io
 import pathlib
 import re
@@ -26,6 +27,7 @@ import pytest
 
 from evaluation.cli import main
 from evaluation.loaders.text import is_valid_resident_id
+from tests.browser import read_report_page
 
 pytestmark = pytest.mark.slow
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -206,3 +208,17 @@ def test_baseline_data_give_the_baseline_report(run, tmp_path):
     assert "results_framework" in tables
     assert not any(t.startswith(("effects", "robustness", "attrition")) for t in tables)
     assert page.split("<body>", 1)[1].lstrip().startswith('<div class="banner"')
+
+
+@pytest.mark.browser
+def test_the_report_in_chromium(run, browser):
+    # The demo report as a reader sees it (tests/browser.py): no console error or failed load,
+    # every figure decoded, every contents link lands below the banner; a screenshot is saved.
+    out = run["out"]
+    page = read_report_page(browser, out / "index.html", run["base"] / "report.png")
+    assert len(page.images) == len(list((out / "figures").glob("*.png"))) > 5
+    text = (out / "index.html").read_text(encoding="utf-8")
+    assert page.h1 == [html.unescape(re.search(r"<h1>([^<]+)</h1>", text).group(1))]
+    sections = [html.unescape(h) for h in re.findall(r"<h2>(\d+\. [^<]+)</h2>", text)]
+    assert page.h2 == ["Contents", *sections]
+    assert sections[-1].endswith(". Methods notes")

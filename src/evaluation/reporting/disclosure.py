@@ -124,6 +124,12 @@ class PublishedTable:
         note = text("note_suppressed", self.table.language, threshold=self.threshold)
         return (*self.table.notes, note)
 
+    def _repr_html_(self) -> str:
+        """Render the published table in a notebook, suppressed cells shown as such."""
+        from evaluation.reporting.render import table_html
+
+        return table_html(self)
+
     def is_hidden(self, row: int, column: str) -> bool:
         """Return whether a frame cell is suppressed.
 

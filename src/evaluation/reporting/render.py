@@ -38,6 +38,7 @@ __all__ = [
 CSS = """
 body{font-family:"Noto Sans CJK SC","Noto Sans SC","WenQuanYi Zen Hei","DejaVu Sans",
 Arial,sans-serif;max-width:72rem;margin:0 auto;padding:1rem 2rem;color:#1a1a1a;line-height:1.45}
+.table-scroll{overflow-x:auto;max-width:100%}
 table.evaluation{border-collapse:collapse;margin:1rem 0;font-size:.85rem}
 table.evaluation caption{caption-side:top;text-align:left;font-weight:600;padding-bottom:.4rem}
 table.evaluation th,table.evaluation td{padding:.2rem .5rem;text-align:right;white-space:nowrap}
@@ -264,11 +265,11 @@ def table_html(
             body.append(f'<tr class="group"><th colspan="{len(columns)}">{esc(group)}</th></tr>')
         body.append("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in cells) + "</tr>")
     notes = "<br>".join(esc(n) for n in published.notes)
-    out = (
-        f'<table class="evaluation" id="table-{esc(published.name)}">'
+    out = (  # a table wider than the page scrolls inside its box, not the whole page
+        f'<div class="table-scroll"><table class="evaluation" id="table-{esc(published.name)}">'
         f"<caption>{esc(_caption(published, number))}</caption>"
         f"<thead>{''.join(head)}</thead><tbody>{''.join(body)}</tbody>"
-        f'<tfoot><tr><td colspan="{len(columns)}">{notes}</td></tr></tfoot></table>'
+        f'<tfoot><tr><td colspan="{len(columns)}">{notes}</td></tr></tfoot></table></div>'
     )
     if banner:
         out = f'<div class="banner">{esc(banner)}</div>' + out

@@ -338,8 +338,10 @@ def report_html(report: Report) -> str:
         f"{esc(p.plan_hash)}; data {esc(p.data_hash)}{esc(seed)}. Source: {esc(p.source)}."
     )
     style = CSS + (
-        ".banner{position:sticky;top:0;z-index:1}"
-        "@media print{.banner{position:fixed;top:0;left:0;right:0}body{padding-top:2.5rem}}"
+        "body>.banner{position:sticky;top:0;z-index:1}"
+        # A contents link scrolls its section below the sticky banner, not under it.
+        "section{scroll-margin-top:3rem}"
+        "@media print{body>.banner{position:fixed;top:0;left:0;right:0}body{padding-top:2.5rem}}"
     )
     return (
         f'<!DOCTYPE html>\n<html lang="{esc(report.language)}">\n<head>\n<meta charset="utf-8">\n'

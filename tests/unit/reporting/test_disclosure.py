@@ -63,6 +63,11 @@ def test_attrition_primary_and_complementary_by_hand():
     assert rows[2][1] == ["Total", "90", "85", "5", "5.6"]
     assert rows[0][1] == ["Control", "40", SUPPRESSED, SUPPRESSED, SUPPRESSED]
     assert any("[c] suppressed" in note for note in published.notes)
+    page = published._repr_html_()  # what a notebook shows: the same suppression
+    assert "<table" in page
+    assert f"<td>{SUPPRESSED}</td>" in page or f">{SUPPRESSED}<" in page
+    assert ">37<" not in page
+    assert ">48<" not in page
 
 
 def test_attrition_nothing_small_nothing_hidden():

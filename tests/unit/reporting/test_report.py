@@ -6,19 +6,11 @@ from __future__ import annotations
 import pathlib
 import re
 
-import numpy as np
 import openpyxl
-import pandas as pd
 import pytest
 
-from evaluation.estimation import EffectSpec, balance_table, estimate_effect, estimate_effects
 from evaluation.reporting import (
-    FigureItem,
-    Paragraph,
-    Provenance,
-    Report,
     Section,
-    figures,
     gate,
     tables,
     write_report,
@@ -26,115 +18,7 @@ from evaluation.reporting import (
 )
 from evaluation.reporting.report import SECTIONS, manifest_markdown, report_html
 from evaluation.reporting.writers import workbook_bytes
-
-PROVENANCE = Provenance(
-    data_hash="d" * 64,
-    plan_hash="p" * 64,
-    commit="c" * 40,
-    source="demo world (simulated), seed 7",
-    simulated=True,
-    seed=7,
-    version="0.1.0",
-)
-
-
-def survey() -> pd.DataFrame:
-    rng = np.random.default_rng(21)
-    n, g = 240, 24
-    firm = rng.integers(0, g, size=n)
-    treatment = (firm % 2).astype(float)
-    frame = pd.DataFrame(
-        {
-            "firm": firm,
-            "treatment": treatment,
-            "female": rng.integers(0, 2, size=n).astype(float),
-            "age": rng.normal(24, 3, size=n),
-            "responded": (rng.random(n) > 0.08).astype(float),
-        }
-    )
-    frame.loc[:2, "responded"] = 0.0  # a few attriters in each arm
-    for outcome in ("employed", "wage"):
-        base = rng.normal(size=n)
-        frame[f"{outcome}_baseline"] = base
-        frame[outcome] = 0.25 * treatment + 0.5 * base + rng.normal(size=n)
-    return frame
-
-
-def build_report(simulated: bool = True, deviations=()) -> Report:
-    """Everything built from scratch (new data, estimates, tables and figures)."""
-    data = survey()
-    results = estimate_effects(
-        data,
-        EffectSpec(
-            outcomes=("employed", "wage"),
-            treatment="treatment",
-            baseline={"employed": "employed_baseline", "wage": "wage_baseline"},
-            cluster="firm",
-            family={"employed": "employability", "wage": "job_quality"},
-            name="ancova:apprentice",
-        ),
-    )
-    balance = balance_table(data, "treatment", ["female", "age"], cluster="firm")
-    attrited = data.assign(attrited=1.0 - data["responded"])
-    differential = estimate_effect(attrited, "attrited", "treatment", cluster="firm")
-    source = PROVENANCE.source
-    attrition = gate(
-        tables.attrition_table(
-            data,
-            treatment="treatment",
-            response="responded",
-            source=source,
-            differential=differential,
-        )
-    )
-    sections = (
-        Section("methods", (Paragraph("ANCOVA with CR1 standard errors.", "Estimation"),)),
-        Section(
-            "results",
-            (
-                gate(tables.effects_table(results, source=source, family="employability")),
-                FigureItem(
-                    "coefficients",
-                    figures.coefficient_plot(results, simulated=simulated, source=source),
-                    "Effects with 95% confidence intervals",
-                    "evaluation.reporting.figures.coefficient_plot",
-                ),
-            ),
-            title="Results: employability",
-        ),
-        Section("design", (Paragraph("Treatment assigned by enterprise; not random."),)),
-        Section(
-            "data",
-            (
-                attrition,
-                FigureItem(
-                    "attrition",
-                    figures.attrition_plot(attrition, simulated=simulated),
-                    "Attrition by arm",
-                    "evaluation.reporting.figures.attrition_plot",
-                ),
-            ),
-        ),
-        Section("balance", (gate(tables.balance_table(balance, source=source)),)),
-    )
-    provenance = Provenance(**{**PROVENANCE.__dict__, "simulated": simulated})
-    return Report("Outcome evaluation", sections, provenance, deviations=deviations)
-
-
-@pytest.fixture(scope="module")
-def report() -> Report:
-    return build_report(
-        deviations=(
-            {
-                "id": "D01",
-                "date": "2025-09-01",
-                "who": "Evaluation manager",
-                "what": "Wild bootstrap",
-                "why": "Few clusters",
-                "changes": {"inference.method": "wild"},
-            },
-        )
-    )
+from tests.unit.reporting._data import PROVENANCE, build_report, survey
 
 
 def test_sections_in_standard_order(report):
