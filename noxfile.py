@@ -111,10 +111,13 @@ def bench(session: nox.Session) -> None:
 
 @nox.session
 def studies(session: nox.Session) -> None:
-    """Monte Carlo studies too long for the tests (``benchmarks/study_*.py``); report tables."""
-    session.install(".")
+    """Monte Carlo studies too long for the tests: ``benchmarks/study_*.py`` and ``-m study``."""
+    session.install(".", *_group("test"))
     scripts = sorted((ROOT / "benchmarks").glob("study_*.py"))
     if session.posargs:
         scripts = [s for s in scripts if any(arg in s.name for arg in session.posargs)]
     for script in scripts:
         session.run("python", str(script))
+    if not session.posargs:
+        # The studies written as tests (marked ``study``, deselected from the default run).
+        session.run("pytest", "-m", "study", "-p", "no:cacheprovider")
