@@ -219,7 +219,8 @@ def build_panel(rounds: Sequence[CleanRound], frame: SampleFrame | None = None) 
             raise LinkageError(msg)
         data, found = _join_design(data, design, key, frame.source.name)
         problems += found
-        units = design[[key, *[c for c in DESIGN if c in design.columns]]].reset_index(drop=True)
+        design_columns = [c for c in DESIGN if c in design.columns and c != key]
+        units = design[[key, *design_columns]].reset_index(drop=True)
         repeats = {
             name: table.merge(
                 design[[key, *[c for c in ("treatment", "stratum") if c in design.columns]]],
@@ -246,7 +247,7 @@ def build_panel(rounds: Sequence[CleanRound], frame: SampleFrame | None = None) 
         .drop(columns="_order")
         .reset_index(drop=True)
     )
-    front = [key, "round", *[c for c in DESIGN if c in data.columns], "attrited"]
+    front = [key, "round", *[c for c in DESIGN if c in data.columns and c != key], "attrited"]
     data = data[front + [c for c in data.columns if c not in front]]
     return Panel(
         key=key,

@@ -269,3 +269,40 @@ def test_k_anonymity_against_exact_enumeration():
         check_disclosure(data, ["city", "sex", "birth"], 3)
     assert not check_disclosure(data, ["city", "sex", "birth"], 3, override=True).passes
     assert check_disclosure(data, ["city"], 3).k == 13  # 12 + 1 per city
+
+
+def _enterprise_form(round_name):
+    """The test form with the enterprise ID asked at the top (the enterprise panel's key)."""
+    import dataclasses
+
+    from evaluation.instruments.model import Question
+
+    form = make_instrument(round_name)
+    asked = Question("enterprise_id", "text", required="yes")
+    return dataclasses.replace(form, questions=(asked, *form.questions))
+
+
+def test_enterprise_panel_links_to_the_frame_by_enterprise(export, frame):
+    # Keyed by enterprise_id, which is also one of the design columns of the frame: the panel
+    # must hold it once (it was selected twice and attrition failed on a two-column "key").
+    decided = decisions_from('[keys]\nsurvey = "enterprise_id"\n')
+    base_form, end_form = _enterprise_form("baseline"), _enterprise_form("endline")
+    base = clean_round(
+        export(base_form, [person("TJ001001", enterprise_id="TJ001")]), base_form, decided
+    )
+    end_rows = [
+        {**person("TJ001001", enterprise_id="TJ001"), "meta_round": "endline", "trk_status": "1"},
+        {**person("TJ002001", enterprise_id="TJ002"), "meta_round": "endline", "trk_status": "1"},
+    ]
+    end = clean_round(export(end_form, end_rows, name="endline.csv"), end_form, decided)
+    panel = build_panel([base, end], frame)
+    assert list(panel.data.columns).count("enterprise_id") == 1
+    assert panel.data[["enterprise_id", "round", "treatment"]].values.tolist() == [
+        ["TJ001", "baseline", 1],
+        ["TJ001", "endline", 1],
+        ["TJ002", "endline", 0],
+    ]
+    attrition = panel.attrition.set_index("enterprise_id")
+    # the frame has two enterprises; TJ002 was not interviewed at baseline (no attrition)
+    assert attrition["has_baseline"].tolist() == [1, 0]
+    assert attrition["attrited"].tolist() == [0, pd.NA]
