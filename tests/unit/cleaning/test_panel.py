@@ -306,3 +306,27 @@ def test_enterprise_panel_links_to_the_frame_by_enterprise(export, frame):
     # the frame has two enterprises; TJ002 was not interviewed at baseline (no attrition)
     assert attrition["has_baseline"].tolist() == [1, 0]
     assert attrition["attrited"].tolist() == [0, pd.NA]
+
+
+def test_without_a_frame_later_ids_missing_at_first_are_flagged(export, baseline, endline):
+    # TJ001002 was typed TJ001012 at endline: TJ001012 has no baseline record, and TJ001002
+    # (baseline, no endline record) is one character apart. TJ002001 has no endline record but
+    # is two characters apart from TJ001012: not flagged.
+    base = clean_round(
+        export(baseline, [person("TJ001001"), person("TJ001002"), person("TJ002001")]), baseline
+    )
+    end_rows = [
+        {**person(resp_id), "meta_round": "endline", "trk_status": "1"}
+        for resp_id in ("TJ001001", "TJ001012")
+    ]
+    end = clean_round(export(endline, end_rows, name="endline.csv"), endline)
+    panel = build_panel([base, end])
+    flags = panel.problems[
+        panel.problems["kind"].isin(["not_in_first_round", "possible_mistyped_id"])
+    ]
+    assert flags[["key", "kind"]].values.tolist() == [
+        ["TJ001012", "not_in_first_round"],
+        ["TJ001002", "possible_mistyped_id"],
+    ]
+    assert "TJ001002" in flags["message"].iloc[0]
+    assert sorted(panel.attrition["resp_id"]) == ["TJ001001", "TJ001002", "TJ001012", "TJ002001"]
