@@ -10,7 +10,8 @@ is one row per unit of the frame: a record and an interview in each round, and `
 when a unit interviewed in the first round is not interviewed in the last (refused, not found,
 deceased by ``trk_status``, or no record at all). No unit of the frame is lost: those never
 interviewed are in the attrition table. Without a frame, IDs of later rounds that the first round
-does not have are flagged, with the first-round IDs one character apart (a mistyped ID).
+does not have are flagged, with the first-round IDs one character apart (a mistyped ID), and so
+are units whose answers from the project's attached lists (the training event) change.
 """
 
 from __future__ import annotations
@@ -154,7 +155,9 @@ def build_panel(rounds: Sequence[CleanRound], frame: SampleFrame | None = None) 
         The sample frame; without it rounds are linked on their key alone and attrition is
         relative to the first round; IDs of later rounds not in the first round are flagged
         ``not_in_first_round`` and first-round IDs one character apart from them
-        ``possible_mistyped_id`` (warnings in ``Panel.problems``).
+        ``possible_mistyped_id``, units whose answer from an attached list
+        (``select_one_from_file``, the training event) changes ``changed_between_rounds``
+        (warnings in ``Panel.problems``).
 
     Returns
     -------
@@ -241,6 +244,7 @@ def build_panel(rounds: Sequence[CleanRound], frame: SampleFrame | None = None) 
             extra = data.loc[late, [key]].drop_duplicates()
             units = pd.concat([units, extra], ignore_index=True)
             problems += _not_in_first_round(data, key, round_names)
+        problems += _changed_between_rounds(data, key, ordered)
     narrow = [c for c in (key, "round", "interviewed", *DEFAULT_TRACKING) if c in data.columns]
     attrition = _attrition(data[narrow], units, key, round_names, ordered)
     data = data.merge(attrition[[key, "attrited"]], on=key, how="left", validate="many_to_one")
@@ -306,6 +310,46 @@ def _not_in_first_round(
                 )
                 for other in near
             ]
+    return problems
+
+
+def _changed_between_rounds(
+    data: pd.DataFrame, key: str, rounds: Sequence[CleanRound]
+) -> list[dict[str, object]]:
+    """Flag units whose answer from an attached list (``select_one_from_file``) changes.
+
+    Without a sample frame, what the respondent chose from the project's own lists in every
+    round (the training event, the enterprise) is the unit's design and must not change; a
+    change is most often an ID typed for another person.
+    """
+    stable = set.intersection(
+        *(
+            {
+                q.name
+                for q, _ in r.instrument.walk()
+                if q.type == "select_one_from_file" and q.name != key
+            }
+            for r in rounds
+        )
+    )
+    problems: list[dict[str, object]] = []
+    for column in sorted(c for c in stable if c in data.columns):
+        answered = data.loc[data[column].notna(), [key, "round", column]]
+        counts = answered.groupby(key)[column].nunique()
+        for value in sorted(counts.index[counts > 1]):
+            seen = answered[answered[key] == value]
+            listing = ", ".join(
+                f"{r}: {v}" for r, v in zip(seen["round"], seen[column], strict=True)
+            )
+            problems.append(
+                _link_problem(
+                    value,
+                    key,
+                    "changed_between_rounds",
+                    f"{value}: {column} differs between rounds ({listing}); an ID typed for "
+                    "another person?",
+                )
+            )
     return problems
 
 

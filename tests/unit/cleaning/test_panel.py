@@ -330,3 +330,19 @@ def test_without_a_frame_later_ids_missing_at_first_are_flagged(export, baseline
     ]
     assert "TJ001002" in flags["message"].iloc[0]
     assert sorted(panel.attrition["resp_id"]) == ["TJ001001", "TJ001002", "TJ001012", "TJ002001"]
+
+
+def test_without_a_frame_a_changed_list_answer_is_flagged(export, baseline, endline):
+    # meta_city is chosen from the attached cities.csv in both rounds: TJ001002's endline says
+    # another city (an ID typed for another person); TJ001001's stays.
+    base = clean_round(export(baseline, [person("TJ001001"), person("TJ001002")]), baseline)
+    end_rows = [
+        {**person("TJ001001"), "meta_round": "endline", "trk_status": "1"},
+        {**person("TJ001002", meta_city="RZ"), "meta_round": "endline", "trk_status": "1"},
+    ]
+    end = clean_round(export(endline, end_rows, name="endline.csv"), endline)
+    flags = build_panel([base, end]).problems
+    changed = flags[flags["kind"] == "changed_between_rounds"]
+    assert changed["key"].tolist() == ["TJ001002"]
+    assert "meta_city" in changed["message"].iloc[0]
+    assert "baseline: TJ, endline: RZ" in changed["message"].iloc[0]
