@@ -133,3 +133,23 @@ def cleaned_demo(demo_folder):
         return done[format_name]
 
     return clean
+
+
+@pytest.fixture(scope="session")
+def checked_demo(demo_folder, demo_forms):
+    """Run every quality check (``analysis/checks.toml``) on a demo folder: ``(Demo, Findings)``."""
+    from evaluation.checks import run_checks
+
+    done = {}
+
+    def check(**options):
+        key = tuple(sorted(options.items()))
+        if key not in done:
+            folder, demo = demo_folder(**options)
+            findings = run_checks(
+                folder / "raw", ROOT / "analysis" / "checks.toml", instruments=demo_forms
+            )
+            done[key] = (demo, findings)
+        return done[key]
+
+    return check

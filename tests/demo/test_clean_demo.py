@@ -208,3 +208,61 @@ def test_no_planted_identifier_under_out(cleaned_demo, format_name):
         assert not leaked, (path, len(leaked))
         cells = set(_texts(path)) if path.suffix in {".parquet", ".sav", ".dta"} else set()
         assert not cells & names, path
+
+
+def _numeric_columns(clean: pd.DataFrame, data: pd.DataFrame) -> list[str]:
+    return [
+        c
+        for c in clean.columns
+        if c in data.columns and pd.api.types.is_numeric_dtype(clean[c].dtype)
+    ]
+
+
+@pytest.mark.parametrize("family_round", ["apprentice_baseline", "enterprise_endline"])
+def test_partner_files_read_back_with_the_clean_values_and_labels(cleaned_demo, family_round):
+    # Readers: pyreadstat and pandas (read_spss, read_stata), against the clean parquet file
+    # and the instrument's own choice lists (English labels, the run's default language).
+    cleaned = cleaned_demo("kobo-csv")
+    family, round_name = family_round.split("_")
+    clean = pd.read_parquet(cleaned.out / family / f"{round_name}.parquet")
+    form = cleaned.demo.submissions[(family, round_name)].instrument
+    specials = {float(c.value) for c in form.special_codes}
+    sav, meta = pyreadstat.read_sav(str(cleaned.out / "partner" / f"{family_round}.sav"))
+    dta, dta_meta = pyreadstat.read_dta(str(cleaned.out / "partner" / f"{family_round}.dta"))
+    plain_sav = pd.read_spss(
+        cleaned.out / "partner" / f"{family_round}.sav", convert_categoricals=False
+    )
+    plain_dta = pd.read_stata(
+        cleaned.out / "partner" / f"{family_round}.dta",
+        convert_categoricals=False,
+        convert_dates=False,
+    )
+    key = "resp_id" if family == "apprentice" else "enterprise_id"
+    for table in (sav, dta, plain_sav, plain_dta):
+        assert table[key].tolist() == clean[key].tolist()
+    numeric = _numeric_columns(clean, sav)
+    assert len(numeric) > 20
+    for column in numeric:
+        values = clean[column].astype("Float64")
+        answered = values.notna().to_numpy()
+        expected = values[answered].astype(float).to_numpy()
+        for table in (sav, dta, plain_sav, plain_dta):
+            got = pd.to_numeric(table[column], errors="coerce").to_numpy(dtype=float)
+            assert (got[answered] == expected).all(), column
+        # not answered: system-missing or a declared special code, never a made-up number
+        rest = sav[column].to_numpy(dtype=float)[~answered]
+        assert all(v != v or v in specials for v in rest), column
+    checked = 0
+    for q, _ in form.walk():
+        if q.type != "select_one" or q.name not in meta.variable_value_labels:
+            continue
+        choices = {
+            float(c.name): c.label.get("en")
+            for c in form.choice_list(q.list_name).choices
+            if c.name.lstrip("-").isdigit() and not c.special
+        }
+        for labels in (meta.variable_value_labels[q.name], dta_meta.variable_value_labels[q.name]):
+            assert {v: labels[v] for v in choices if v in labels} == choices, q.name
+        assert meta.column_names_to_labels[q.name]
+        checked += 1
+    assert checked > 5
