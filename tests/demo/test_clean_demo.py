@@ -266,3 +266,24 @@ def test_partner_files_read_back_with_the_clean_values_and_labels(cleaned_demo, 
         assert meta.column_names_to_labels[q.name]
         checked += 1
     assert checked > 5
+
+
+@pytest.mark.parametrize("format_name", ["surveycto", "gb18030-csv", "odk"])
+def test_date_questions_are_declared_to_cleaning(demo_folder, format_name):
+    # The date answers of the export ('today') parse with the format the demo declares in
+    # decisions/cleaning.toml (ISO 8601 when it declares none), by cleaning's own rules.
+    from evaluation.cleaning.rules import parse_rules
+    from evaluation.cleaning.values import parse_dates
+    from evaluation.loaders import read_sources
+
+    folder, demo = demo_folder(seed=1, format=format_name)
+    path = folder / "decisions" / "cleaning.toml"
+    rules = parse_rules(path.read_text("utf-8") if path.exists() else "")
+    assert path.exists() == (format_name != "odk")
+    forms = {key: s.instrument for key, s in demo.submissions.items()}
+    loaded = read_sources(folder / "raw", forms)
+    for raw in loaded.rounds:
+        today = raw.data["today"].astype("string")
+        parsed, bad = parse_dates(today[today.fillna("") != ""], rules.date_format("today"))
+        assert not bad.any(), (raw.source.name, today[bad.reindex(today.index, fill_value=False)])
+        assert parsed.notna().all()

@@ -4,9 +4,10 @@
 sample frame and the forms' attachments, the endline preload roster, the back-check sample and
 one export per form and round in the chosen platform format), ``decisions/occupation_coding.csv``
 (the reviewed manual occupation-coding file for the job titles the indicators' keyword table
-cannot settle: ``manual_coding`` of the ``[indicators]`` settings), ``truth.json`` (every true
-effect with its estimand) and ``manifest.csv`` (every injected field problem). It is pure: the
-files come back as bytes; :func:`evaluation.synthetic.exports.write_files` writes them.
+cannot settle: ``manual_coding`` of the ``[indicators]`` settings), ``decisions/cleaning.toml``
+(for exports whose date questions are not ISO 8601: their format, ``[dates]``), ``truth.json``
+(every true effect with its estimand) and ``manifest.csv`` (every injected field problem). It is
+pure: the files come back as bytes; :func:`evaluation.synthetic.exports.write_files` writes them.
 """
 
 from __future__ import annotations
@@ -87,6 +88,10 @@ _LOADER_FORMAT = {
     },
 }
 
+#: How each export format writes the answers of date questions, when not ISO 8601: declared to
+#: cleaning in ``decisions/cleaning.toml`` (``[dates]``), as a data manager does once.
+_DATE_QUESTIONS = {"surveycto": "%b %d, %Y", "gb18030-csv": "%Y/%m/%d"}
+
 
 @dataclass(frozen=True, slots=True)
 class DemoOptions:
@@ -134,8 +139,8 @@ class Demo:
     Attributes
     ----------
     files : Mapping of str to bytes
-        Relative paths (``raw/...``, ``decisions/occupation_coding.csv``, ``truth.json``,
-        ``manifest.csv``) and contents.
+        Relative paths (``raw/...``, ``decisions/occupation_coding.csv``, maybe
+        ``decisions/cleaning.toml``, ``truth.json``, ``manifest.csv``) and contents.
     population : Population
         The simulated world.
     truth : Truth
@@ -503,6 +508,12 @@ def build_demo(forms: Mapping[tuple[str, str], Instrument], options: DemoOptions
     ).encode("utf-8")
     last_day = np.datetime64(config.endline_start) + np.timedelta64(config.fieldwork_days, "D")
     files["decisions/occupation_coding.csv"] = _csv(answers.manual_coding(str(last_day)))
+    if options.format in _DATE_QUESTIONS:
+        files["decisions/cleaning.toml"] = (
+            "# Standing cleaning rules of the synthetic demo (evaluation demo).\n\n"
+            "[dates]  # the export writes date questions in this format\n"
+            f'default = "{_DATE_QUESTIONS[options.format]}"\n'
+        ).encode()
     the_truth = truth(population)
     files["truth.json"] = the_truth.to_json().encode("utf-8")
     columns = ["file", "key", "instance_id", "column", "kind", "detail"]
