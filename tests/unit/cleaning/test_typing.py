@@ -163,6 +163,26 @@ def test_dates_use_the_declared_format(export, baseline):
     assert result.data.loc[0, "job_start"] == pd.Timestamp("2024-03-05")
 
 
+def test_today_follows_the_declared_default_date_format(export, baseline):
+    # SurveyCTO writes the 'today' metadata like its date questions ("Mar 20, 2025"); the
+    # project declares that once as the default date format.
+    import dataclasses
+
+    from evaluation.instruments.model import Question
+
+    form = dataclasses.replace(
+        baseline, questions=(Question("today", "today"), *baseline.questions)
+    )
+    rows = [person("TJ001001", today="Mar 20, 2025", job_start="Mar 5, 2024")]
+    with pytest.raises(TypingError, match=r"today.*'Mar 20, 2025'.*iso8601"):
+        clean_round(export(form, rows), form)
+    result = clean_round(
+        export(form, rows), form, decisions_from('[dates]\ndefault = "%b %d, %Y"\n')
+    )
+    assert result.data.loc[0, "today"] == pd.Timestamp("2025-03-20")
+    assert result.data.loc[0, "job_start"] == pd.Timestamp("2024-03-05")
+
+
 def test_out_of_range_values_are_flagged_never_changed(export, baseline):
     rows = [
         person("TJ001001", dem_birth_year="1890"),
