@@ -448,6 +448,23 @@ def test_select_multiple_surveycto_indicators_only(export, baseline):
     assert si.loc["TJ001004", "job_si__3"] is pd.NA
 
 
+def test_select_multiple_special_indicator_named_by_its_key(export, baseline):
+    # SPSS and Stata files from a survey firm: q_<code> dummies, and the don't-know option
+    # (code -99, not allowed in a variable name) as q_dont_know
+    rows = []
+    for number, ones in enumerate([{"1"}, {"dont_know"}], start=1):
+        row = person(f"TJ00100{number}")
+        del row["job_si"]
+        for option in ("1", "2", "3", "0", "dont_know"):
+            row[f"job_si_{option}"] = "1" if option in ones else "0"
+        rows.append(row)
+    si = _si(clean_round(export(baseline, rows), baseline))
+    assert si.loc["TJ001001", "job_si"] == "1"
+    assert si.loc["TJ001002", "job_si"] is pd.NA
+    assert si.loc["TJ001002", "job_si__reason"] == "dont_know"
+    assert si.loc["TJ001002", "job_si__dont_know"] == 1
+
+
 def test_select_multiple_unknown_codes_are_an_error(export, baseline):
     with pytest.raises(TypingError) as caught:
         clean_round(
