@@ -5,7 +5,7 @@ sample frame and the forms' attachments, the endline preload roster, the back-ch
 one export per form and round in the chosen platform format), ``decisions/occupation_coding.csv``
 (the reviewed manual occupation-coding file for the job titles the indicators' keyword table
 cannot settle: ``manual_coding`` of the ``[indicators]`` settings), ``decisions/cleaning.toml``
-(for exports whose date questions are not ISO 8601: their format, ``[dates]``), ``truth.json``
+(what cleaning must be told about the export format: dates, Stata missing values), ``truth.json``
 (every true effect with its estimand) and ``manifest.csv`` (every injected field problem). It is
 pure: the files come back as bytes; :func:`evaluation.synthetic.exports.write_files` writes them.
 """
@@ -88,9 +88,18 @@ _LOADER_FORMAT = {
     },
 }
 
-#: How each export format writes the answers of date questions, when not ISO 8601: declared to
-#: cleaning in ``decisions/cleaning.toml`` (``[dates]``), as a data manager does once.
-_DATE_QUESTIONS = {"surveycto": "%b %d, %Y", "gb18030-csv": "%Y/%m/%d"}
+#: What cleaning must be told about an export format, declared once in
+#: ``decisions/cleaning.toml`` as a data manager does: how date questions are written when not
+#: ISO 8601 (``[dates]``), and the survey firm's Stata extended missing values
+#: (``[stata_missing]``, see :func:`evaluation.synthetic.exports.stata_dta`).
+_CLEANING_RULES = {
+    "surveycto": '[dates]  # as SurveyCTO writes dates\ndefault = "%b %d, %Y"\n',
+    "gb18030-csv": '[dates]  # as Excel shows dates\ndefault = "%Y/%m/%d"\n',
+    "stata": (
+        "[stata_missing]  # the survey firm's extended missing values\n"
+        'a = "dont_know"\nb = "refused"\nc = "not_applicable"\n'
+    ),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -508,11 +517,10 @@ def build_demo(forms: Mapping[tuple[str, str], Instrument], options: DemoOptions
     ).encode("utf-8")
     last_day = np.datetime64(config.endline_start) + np.timedelta64(config.fieldwork_days, "D")
     files["decisions/occupation_coding.csv"] = _csv(answers.manual_coding(str(last_day)))
-    if options.format in _DATE_QUESTIONS:
+    if options.format in _CLEANING_RULES:
         files["decisions/cleaning.toml"] = (
             "# Standing cleaning rules of the synthetic demo (evaluation demo).\n\n"
-            "[dates]  # the export writes date questions in this format\n"
-            f'default = "{_DATE_QUESTIONS[options.format]}"\n'
+            + _CLEANING_RULES[options.format]
         ).encode()
     the_truth = truth(population)
     files["truth.json"] = the_truth.to_json().encode("utf-8")
