@@ -51,16 +51,20 @@ def demo_forms():
 
 @pytest.fixture(scope="session")
 def demo_folder(demo_forms, tmp_path_factory):
-    """Build (once per options) and write a demo folder; return ``(folder, Demo)``."""
+    """Build (once per options) and write a demo folder; return ``(folder, Demo)``.
+
+    ``families`` (a tuple of instrument families) limits the demo to those questionnaires.
+    """
     from evaluation.synthetic.demo import DemoOptions, build_demo
     from evaluation.synthetic.exports import write_files
 
     built = {}
 
-    def build(**options):
-        key = tuple(sorted(options.items()))
+    def build(families=None, **options):
+        key = (families, *sorted(options.items()))
         if key not in built:
-            demo = build_demo(demo_forms, DemoOptions(**{**SIZE, **options}))
+            forms = {k: f for k, f in demo_forms.items() if families is None or k[0] in families}
+            demo = build_demo(forms, DemoOptions(**{**SIZE, **options}))
             folder = tmp_path_factory.mktemp("demo")
             write_files(demo.files, folder)
             built[key] = (folder, demo)
@@ -69,7 +73,7 @@ def demo_folder(demo_forms, tmp_path_factory):
     return build
 
 
-def _run(folder: pathlib.Path, out: pathlib.Path, private: pathlib.Path, **extra):
+def run_clean_demo(folder: pathlib.Path, out: pathlib.Path, private: pathlib.Path, **extra):
     from evaluation.cleaning.outputs import run_clean
 
     return run_clean(
@@ -100,7 +104,7 @@ def cleaned_demo(demo_folder):
         folder, demo = demo_folder(seed=1, format=format_name)
         out, private = folder / "out", folder / "private"
         with pytest.raises(UnresolvedDuplicatesError) as duplicates:
-            _run(folder, out, private)
+            run_clean_demo(folder, out, private)
         report = duplicates.value.report
         first = report.sort_values(["group", "submitted_at"], kind="stable").groupby("group")
         keep = report["instance_id"].isin(first["instance_id"].first())
@@ -110,7 +114,7 @@ def cleaned_demo(demo_folder):
         columns = ["instrument", "round", "key", "instance_id", "action", "newid", "initials"]
         _write(folder / "decisions" / "duplicates.csv", decided[[*columns, "notes"]])
         with pytest.raises(LinkageError) as linkage:
-            _run(folder, out, private)
+            run_clean_demo(folder, out, private)
         message = str(linkage.value)
         listed = set(re.findall(r"'([A-Z]{2}[0-9]+)'", message))
         manifest = demo.manifest
@@ -128,7 +132,7 @@ def cleaned_demo(demo_folder):
             }
         )
         _write(folder / "decisions" / "id_corrections.csv", corrections)
-        run = _run(folder, out, private, partner=("sav", "dta"), override_disclosure=True)
+        run = run_clean_demo(folder, out, private, partner=("sav", "dta"), override_disclosure=True)
         done[format_name] = Cleaned(folder, demo, out, private, report, message, run)
         return done[format_name]
 
