@@ -24,8 +24,12 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 #: A small world: 4 enterprises of about 8 apprentices (every apprentice form has at least the
 #: 20 completed interviews at which each kind of problem is injected at least once).
 SIZE = {"n_enterprises": 4, "apprentices_per_enterprise": 8}
-#: Every export format of the demo world.
-FORMATS = ("kobo-xlsx", "kobo-csv", "odk", "surveycto", "spss", "stata", "gb18030-csv")
+#: Every export format of the demo world, each a pytest parameter run on one xdist worker
+#: (``--dist loadgroup``), so that each format is built and cleaned once.
+FORMATS = tuple(
+    pytest.param(name, marks=pytest.mark.xdist_group(f"demo-{name}"))
+    for name in ("kobo-xlsx", "kobo-csv", "odk", "surveycto", "spss", "stata", "gb18030-csv")
+)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -29,7 +29,8 @@ import pytest
 
 from .conftest import ROOT
 
-pytestmark = pytest.mark.slow
+# the messy Kobo CSV folder is the one test_clean_demo cleans: same worker
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("demo-kobo-csv")]
 
 RULES = {
     "exact_resubmission": "duplicate_id_identical",

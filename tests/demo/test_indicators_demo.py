@@ -29,7 +29,7 @@ from evaluation.estimation import FewClustersWarning, ancova
 
 from .conftest import run_clean_demo
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("demo-indicators")]
 
 SEEDS = range(10)
 SIZE = {"n_enterprises": 20, "apprentices_per_enterprise": 10}
