@@ -123,11 +123,11 @@ def cleaned_demo(demo_folder):
         listed = set(re.findall(r"'([A-Z]{2}[0-9]+)'", message))
         manifest = demo.manifest
         typos = manifest[manifest["key"].isin(listed) & (manifest["column"] == "resp_id")]
-        rounds = typos["file"].str.extract(r"apprentice_(\w+)\.")[0]
+        forms = forms_of(folder)
         corrections = pd.DataFrame(
             {
-                "instrument": "apprentice",
-                "round": rounds,
+                "instrument": [forms[f.removeprefix("raw/")][0] for f in typos["file"]],
+                "round": [forms[f.removeprefix("raw/")][1] for f in typos["file"]],
                 "instance_id": typos["instance_id"],
                 "old_id": typos["key"],
                 "new_id": typos["detail"].str.removeprefix("was "),
@@ -161,3 +161,11 @@ def checked_demo(demo_folder, demo_forms):
         return done[key]
 
     return check
+
+
+def forms_of(folder: pathlib.Path) -> dict[str, tuple[str, str]]:
+    """Each export of a demo folder (path under ``raw/``) to its ``(instrument, round)``."""
+    import tomllib
+
+    declared = tomllib.loads((folder / "raw" / "sources.toml").read_text("utf-8"))
+    return {entry["path"]: (entry["instrument"], entry["round"]) for entry in declared["files"]}

@@ -31,7 +31,7 @@ import pandas as pd
 import pyreadstat
 import pytest
 
-from .conftest import FORMATS
+from .conftest import FORMATS, forms_of
 
 pytestmark = pytest.mark.slow
 
@@ -108,8 +108,7 @@ def test_every_injected_problem_is_found(cleaned_demo, format_name):
 
 
 def _normalised_in_private(cleaned, row) -> bool:
-    family_round = _source(row.file).rsplit("/", 1)[1].removeprefix("qall2_").split(".")[0]
-    family, round_name = family_round.split("_", 1)
+    family, round_name = forms_of(cleaned.folder)[_source(row.file)]
     stored = pd.read_parquet(cleaned.private / family / round_name / "identifiers.parquet")
     mine = stored[stored["instance_id"] == row.instance_id]
     if len(mine) != 1:
@@ -129,9 +128,7 @@ def test_every_raw_row_is_accounted_for(cleaned_demo, format_name):
     for name, submissions in cleaned.demo.submissions.items():
         family, round_name = name
         rows_in = len(submissions.responses.main)  # the rows the demo wrote into the export
-        source = next(
-            s for s, v in summary["sources"].items() if f"qall2_{family}_{round_name}." in s
-        )
+        source = next(p for p, form in forms_of(cleaned.folder).items() if form == name)
         counts = summary["sources"][source]
         kept = pd.read_parquet(cleaned.out / family / f"{round_name}.parquet")
         mine = exclusions[(exclusions["source"] == source) & (exclusions["table"] == "main")]
@@ -145,32 +142,26 @@ def test_every_raw_row_is_accounted_for(cleaned_demo, format_name):
         assert not set(kept["instance_id"]) & set(mine["instance_id"]), source
 
 
-def _planted(demo) -> set[str]:
+def _planted(demo, forms) -> set[str]:
     """Every name, phone and ID number the demo world planted (frame and answers)."""
     apprentices = demo.population.apprentices
     values = set()
     for column in ("name", "phone", "resident_id"):
         if column in apprentices.columns:
             values |= set(apprentices[column].astype(str))
-    for (family, _), submissions in demo.submissions.items():
-        form = submissions.instrument
+    for submissions in demo.submissions.values():
         main = submissions.responses.main
-        for q, _ in form.walk():
+        for q, _ in submissions.instrument.walk():
             if q.pii == "direct" and q.name in main.columns:
                 values |= {unicodedata.normalize("NFKC", v) for v in main[q.name].astype(str)}
-        del family
     manifest = demo.manifest
     pii = manifest[manifest["kind"] == "pii_in_free_text"]
     for row in pii.itertuples():
-        main = demo.submissions[_form(row.file)].responses.main
-        text = main.loc[main["resp_id" if "resp_id" in main else "participant_id"] == row.key]
+        main = demo.submissions[forms[_source(row.file)]].responses.main
+        key = next(k for k in ("resp_id", "participant_id", "enterprise_id") if k in main)
+        text = main.loc[main[key] == row.key]
         values |= set(text[row.column].str.extract(r"(1[3-9]\d{9})")[0].dropna())
     return {v for v in values if len(v) >= 2 and v not in {"nan", ""}}
-
-
-def _form(file: str) -> tuple[str, str]:
-    family, round_name = file.rsplit("/", 1)[1].removeprefix("qall2_").split(".")[0].split("_", 1)
-    return family, round_name
 
 
 def _texts(path) -> list[str]:
@@ -193,7 +184,7 @@ def _texts(path) -> list[str]:
 @pytest.mark.parametrize("format_name", FORMATS)
 def test_no_planted_identifier_under_out(cleaned_demo, format_name):
     cleaned = cleaned_demo(format_name)
-    planted = _planted(cleaned.demo)
+    planted = _planted(cleaned.demo, forms_of(cleaned.folder))
     assert len(planted) > 100  # names, phones and resident IDs of every apprentice
     files = sorted(p for p in cleaned.out.rglob("*") if p.is_file())
     assert any(p.suffix == ".sav" for p in files)
