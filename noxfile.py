@@ -36,7 +36,8 @@ def tests(session: nox.Session) -> None:
     """Run the whole test suite on two cores (unit, reference and end-to-end tests)."""
     session.install("-e", ".", *_group("test"))
     workers = os.environ.get("PYTEST_WORKERS", "auto")
-    session.run("pytest", "-n", workers, *session.posargs)
+    # loadgroup: tests marked xdist_group share a worker (one demo build per export format)
+    session.run("pytest", "-n", workers, "--dist", "loadgroup", *session.posargs)
 
 
 @nox.session

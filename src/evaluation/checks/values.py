@@ -168,7 +168,8 @@ def _rule_outliers(
         )
     config = round_.plan.config
     share = len(flagged) / max(int(checked.sum()), 1)
-    if share > config.outlier_max_share:
+    # one flagged value is never "many": with n < 1 / max_share, one value is above the share
+    if share > config.outlier_max_share and len(flagged) > 1:
         parts.append(
             finding_frame(
                 check="outliers",
@@ -226,8 +227,8 @@ def check_outliers(
     CheckResult
         Findings (warning, rule ``outlier_iqr`` or ``outlier_sd``), one per value outside its
         group's fences; an info finding ``outlier_rule_flags_many`` when a rule flags more than
-        ``max_share`` of the values it checks. Table ``outlier_values``: every flagged value with
-        its group's n, minimum, mean, median, maximum and fences.
+        ``max_share`` of the values it checks and more than one value. Table ``outlier_values``:
+        every flagged value with its group's n, minimum, mean, median, maximum and fences.
 
     Notes
     -----

@@ -78,7 +78,7 @@ from evaluation.cleaning.selects import indicator_names, type_select_multiple
 from evaluation.cleaning.stack import NO_DATA_TYPES, Stacked, stack_rounds
 from evaluation.cleaning.values import normalise
 from evaluation.instruments.expressions import ExpressionError, evaluate_frame
-from evaluation.instruments.model import METADATA_TYPES, Instrument, Question
+from evaluation.instruments.model import METADATA_TYPES, Choice, Instrument, Question
 from evaluation.loaders.model import MAIN_TABLE, RawRound
 
 __all__ = ["SUBMISSION_KEY", "clean_round", "key_column"]
@@ -189,13 +189,13 @@ def _data_questions(
 
 
 def _indicator_columns(
-    frame: pd.DataFrame, question: Question, codes: Sequence[str]
+    frame: pd.DataFrame, question: Question, choices: Sequence[Choice]
 ) -> dict[str, pd.Series]:
     found = {}
-    for code in codes:
-        for name in indicator_names(question.name, code):
+    for choice in choices:
+        for name in indicator_names(question.name, choice.name, choice.special):
             if name in frame.columns:
-                found[code] = frame[name]
+                found[choice.name] = frame[name]
                 break
     return found
 
@@ -232,7 +232,7 @@ def _type_table(
     typed = _Typed(len(frame))
     for q in questions:
         if q.type == "select_multiple":
-            choices = instrument.choice_list(q.list_name or "").codes
+            choices = instrument.choice_list(q.list_name or "").choices
             indicators = _indicator_columns(frame, q, choices)
             text = frame[q.name] if q.name in frame.columns else None
             if text is None and not indicators:

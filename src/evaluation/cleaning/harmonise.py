@@ -24,7 +24,7 @@ from evaluation.cleaning.model import PROBLEM_COLUMNS
 from evaluation.cleaning.selects import indicator_names
 from evaluation.cleaning.stack import Stacked
 from evaluation.cleaning.values import blank, normalise
-from evaluation.instruments.model import Instrument
+from evaluation.instruments.model import Choice, Instrument
 from evaluation.loaders.model import MAIN_TABLE
 
 __all__ = ["compare_choice_lists", "harmonise"]
@@ -157,8 +157,8 @@ def harmonise(stacked: Stacked, decisions: Decisions) -> tuple[Stacked, pd.DataF
         name
         for q, _ in stacked.instrument.walk()
         if q.type == "select_multiple" and q.list_name
-        for code in _codes(stacked.instrument, q.list_name)
-        for name in indicator_names(q.name, code)
+        for choice in _choices(stacked.instrument, q.list_name)
+        for name in indicator_names(q.name, choice.name, choice.special)
     }
     left = {t: sorted(c - indicators) for t, c in unknown.items() if c - indicators}
     if left:
@@ -184,9 +184,9 @@ def harmonise(stacked: Stacked, decisions: Decisions) -> tuple[Stacked, pd.DataF
     return harmonised, concat(logs, LOG), concat(problems, PROBLEM)
 
 
-def _codes(instrument: Instrument, list_name: str) -> tuple[str, ...]:
+def _choices(instrument: Instrument, list_name: str) -> tuple[Choice, ...]:
     try:
-        return instrument.choice_list(list_name).codes
+        return instrument.choice_list(list_name).choices
     except KeyError:
         return ()
 

@@ -9,7 +9,9 @@ round must be in it (an ID that is not is an error listing it, DATA.md section 1
 is one row per unit of the frame: a record and an interview in each round, and ``attrited``
 when a unit interviewed in the first round is not interviewed in the last (refused, not found,
 deceased by ``trk_status``, or no record at all). No unit of the frame is lost: those never
-interviewed are in the attrition table.
+interviewed are in the attrition table. Without a frame, IDs of later rounds that the first round
+does not have are flagged, with the first-round IDs one character apart (a mistyped ID), and so
+are units whose answers from the project's attached lists (the training event) change.
 """
 
 from __future__ import annotations
@@ -151,7 +153,11 @@ def build_panel(rounds: Sequence[CleanRound], frame: SampleFrame | None = None) 
         The rounds of one instrument family (any order; known round names are ordered).
     frame : SampleFrame, optional
         The sample frame; without it rounds are linked on their key alone and attrition is
-        relative to the first round.
+        relative to the first round; IDs of later rounds not in the first round are flagged
+        ``not_in_first_round`` and first-round IDs one character apart from them
+        ``possible_mistyped_id``, units whose answer from an attached list
+        (``select_one_from_file``, the training event) changes ``changed_between_rounds``
+        (warnings in ``Panel.problems``).
 
     Returns
     -------
@@ -219,8 +225,8 @@ def build_panel(rounds: Sequence[CleanRound], frame: SampleFrame | None = None) 
             raise LinkageError(msg)
         data, found = _join_design(data, design, key, frame.source.name)
         problems += found
-        units = design[[key, *[c for c in DESIGN if c in design.columns and c != key]]]
-        units = units.reset_index(drop=True)
+        design_columns = [c for c in DESIGN if c in design.columns and c != key]
+        units = design[[key, *design_columns]].reset_index(drop=True)
         repeats = {
             name: table.merge(
                 design[[key, *[c for c in ("treatment", "stratum") if c in design.columns]]],
@@ -237,6 +243,8 @@ def build_panel(rounds: Sequence[CleanRound], frame: SampleFrame | None = None) 
         if late.any():
             extra = data.loc[late, [key]].drop_duplicates()
             units = pd.concat([units, extra], ignore_index=True)
+            problems += _not_in_first_round(data, key, round_names)
+        problems += _changed_between_rounds(data, key, ordered)
     narrow = [c for c in (key, "round", "interviewed", *DEFAULT_TRACKING) if c in data.columns]
     attrition = _attrition(data[narrow], units, key, round_names, ordered)
     data = data.merge(attrition[[key, "attrited"]], on=key, how="left", validate="many_to_one")
@@ -257,6 +265,106 @@ def build_panel(rounds: Sequence[CleanRound], frame: SampleFrame | None = None) 
         problems=_problems(problems),
         rounds=round_names,
     )
+
+
+def _one_apart(a: str, b: str) -> bool:
+    """Whether two IDs of equal length differ in exactly one character (one mistyped digit)."""
+    return len(a) == len(b) and sum(x != y for x, y in zip(a, b, strict=True)) == 1
+
+
+def _not_in_first_round(
+    data: pd.DataFrame, key: str, rounds: Sequence[str]
+) -> list[dict[str, object]]:
+    """Flag later-round IDs never seen in the first round (a panel without a sample frame).
+
+    Each such ID is a warning ``not_in_first_round``; first-round IDs with no record in that
+    round that differ from it by one character are flagged ``possible_mistyped_id`` (the two
+    are likely one person whose ID was mistyped in one of the rounds).
+    """
+    first = rounds[0]
+    first_ids = data.loc[data["round"] == first, key].astype(str)
+    problems: list[dict[str, object]] = []
+    for name in rounds[1:]:
+        here = data.loc[data["round"] == name, key].astype(str)
+        absent = sorted(set(first_ids) - set(here))
+        for value in sorted(set(here) - set(first_ids)):
+            near = [other for other in absent if _one_apart(value, other)]
+            hint = (
+                f"; {first} IDs one character apart with no {name} record: {near}" if near else ""
+            )
+            problems.append(
+                _link_problem(
+                    value,
+                    key,
+                    "not_in_first_round",
+                    f"{value} ({name}) has no {first} record{hint}",
+                )
+            )
+            problems += [
+                _link_problem(
+                    other,
+                    key,
+                    "possible_mistyped_id",
+                    f"{other} ({first}) has no {name} record and is one character apart from "
+                    f"{value} ({name}), which has no {first} record",
+                )
+                for other in near
+            ]
+    return problems
+
+
+def _changed_between_rounds(
+    data: pd.DataFrame, key: str, rounds: Sequence[CleanRound]
+) -> list[dict[str, object]]:
+    """Flag units whose answer from an attached list (``select_one_from_file``) changes.
+
+    Without a sample frame, what the respondent chose from the project's own lists in every
+    round (the training event, the enterprise) is the unit's design and must not change; a
+    change is most often an ID typed for another person.
+    """
+    stable = set.intersection(
+        *(
+            {
+                q.name
+                for q, _ in r.instrument.walk()
+                if q.type == "select_one_from_file" and q.name != key
+            }
+            for r in rounds
+        )
+    )
+    problems: list[dict[str, object]] = []
+    for column in sorted(c for c in stable if c in data.columns):
+        answered = data.loc[data[column].notna(), [key, "round", column]]
+        counts = answered.groupby(key)[column].nunique()
+        for value in sorted(counts.index[counts > 1]):
+            seen = answered[answered[key] == value]
+            listing = ", ".join(
+                f"{r}: {v}" for r, v in zip(seen["round"], seen[column], strict=True)
+            )
+            problems.append(
+                _link_problem(
+                    value,
+                    key,
+                    "changed_between_rounds",
+                    f"{value}: {column} differs between rounds ({listing}); an ID typed for "
+                    "another person?",
+                )
+            )
+    return problems
+
+
+def _link_problem(value: str, key: str, kind: str, message: str) -> dict[str, object]:
+    return {
+        "source": pd.NA,
+        "table": "main",
+        "source_row": pd.NA,
+        "key": value,
+        "variable": key,
+        "kind": kind,
+        "severity": "warning",
+        "value": value,
+        "message": message,
+    }
 
 
 def _join_design(

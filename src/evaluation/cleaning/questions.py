@@ -455,7 +455,7 @@ def type_column(
     elif kind in {"select_one", "rank"}:
         value, invalid_u, expected = _select_one(remaining, row_codes, question, instrument)
     elif kind in {"date", "today"}:
-        fmt = "iso8601" if kind == "today" else rules.date_format(question.name)
+        fmt = rules.date_format(question.name)  # today is written like the date questions
         parsed, bad = parse_dates(pd.Series(remaining, dtype="string"), fmt)
         invalid_u[:-1] = bad.to_numpy()
         value = pd.Series(

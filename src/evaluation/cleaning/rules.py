@@ -23,7 +23,7 @@ instruments. Example::
     r = "refused"
     n = "not_applicable"
 
-    [dates]                         # declared formats of date questions
+    [dates]                         # declared formats of date questions (and today)
     default = "iso8601"             # or "excel-serial" or a strptime format
     dem_birth_date = "%Y/%m/%d"
 

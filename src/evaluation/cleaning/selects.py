@@ -52,7 +52,7 @@ def dummy_name(question: str, code: str, special: str | None) -> str:
     return f"{question}__{special or code.replace('-', 'm')}"
 
 
-def indicator_names(question: str, code: str) -> tuple[str, ...]:
+def indicator_names(question: str, code: str, special: str | None = None) -> tuple[str, ...]:
     """Return the names an export may give an option's indicator column.
 
     Parameters
@@ -61,14 +61,21 @@ def indicator_names(question: str, code: str) -> tuple[str, ...]:
         The select_multiple question.
     code : str
         The option's code.
+    special : str, optional
+        The option's special-code key, if it is one (``dont_know``).
 
     Returns
     -------
     tuple of str
         ``<question>/<code>`` (KoboToolbox and ODK, as the loaders name them),
-        ``<question>_<code>`` (SurveyCTO, ``odkmeta``) and ``<question>__<code>``.
+        ``<question>_<code>`` (SurveyCTO, ``odkmeta``) and ``<question>__<code>``; for a
+        special option also ``<question>_<key>`` and ``<question>__<key>`` (SPSS and Stata
+        names cannot hold the ``-`` of ``-99``, so survey firms name the dummy by its meaning).
     """
-    return (f"{question}/{code}", f"{question}_{code}", f"{question}__{code}")
+    names = (f"{question}/{code}", f"{question}_{code}", f"{question}__{code}")
+    if special:
+        names += (f"{question}_{special}", f"{question}__{special}")
+    return names
 
 
 @dataclass(frozen=True, slots=True)

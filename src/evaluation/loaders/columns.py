@@ -514,19 +514,26 @@ def map_headers(
     )
 
 
-def wide_patterns(specs: Mapping[str, TableSpec]) -> tuple[tuple[re.Pattern[str], str, str], ...]:
+def wide_patterns(
+    specs: Mapping[str, TableSpec], options: Mapping[str, Sequence[str]] | None = None
+) -> tuple[tuple[re.Pattern[str], str, str], ...]:
     """Return the column patterns of SurveyCTO wide files for every repeat question.
 
     Parameters
     ----------
     specs : Mapping
         The instrument's tables (from :func:`instrument_tables`).
+    options : Mapping, optional
+        Choice-list name to the suffixes of its options' indicator columns (codes, and the keys
+        of special options), for select_multiple questions in repeats.
 
     Returns
     -------
     tuple of (re.Pattern, str, str)
-        ``(pattern, question, table)``: ``<name>_<i>`` for a question in a repeat, with one
-        ``_<index>`` per enclosing repeat.
+        ``(pattern, column, table)``: ``<name>_<i>`` for a question in a repeat, with one
+        ``_<index>`` per enclosing repeat (column: the question); and for a select_multiple
+        ``<name>_<i>_<option>`` (column: its indicator ``<name>_<option>``), as survey firms'
+        SPSS and Stata files spread them.
     """
     found = []
     for spec in specs.values():
@@ -535,6 +542,15 @@ def wide_patterns(specs: Mapping[str, TableSpec]) -> tuple[tuple[re.Pattern[str]
         for q, _ in spec.questions:
             suffix = "".join(r"_([0-9]+)" for _ in range(spec.depth))
             found.append((re.compile(re.escape(q.name) + suffix), q.name, spec.name))
+            if q.type == "select_multiple" and options:
+                found += [
+                    (
+                        re.compile(re.escape(q.name) + suffix + "_" + re.escape(option)),
+                        f"{q.name}_{option}",
+                        spec.name,
+                    )
+                    for option in options.get(q.list_name or "", ())
+                ]
     return tuple(found)
 
 

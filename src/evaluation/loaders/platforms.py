@@ -673,6 +673,16 @@ def _check_submission_uuid(
         raise LinkError(msg)
 
 
+def _cell_text(column: pd.Series) -> pd.Series:
+    """Return a wide repeat column as text: typed whole numbers (SPSS, Stata) without ``.0``."""
+    if pd.api.types.is_float_dtype(column.dtype):
+        values = column.to_numpy(dtype=float)
+        whole = np.isfinite(values) & (values == np.round(values))
+        if whole[~np.isnan(values)].all():
+            return column.astype("Int64").astype("str")
+    return column.astype("str")
+
+
 def reshape_wide(
     frame: pd.DataFrame,
     column_map: ColumnMap,
@@ -755,6 +765,7 @@ def reshape_wide(
         spec = specs[name]
         present = {q for columns in cells.get(name, {}).values() for q in columns}
         questions = [q.name for q, _ in spec.questions if q.name in present]
+        questions += sorted(present - set(questions))  # select_multiple indicators
         pieces = []
         for index in sorted(keep.get(name, {})):
             mask = keep[name][index]
@@ -771,7 +782,7 @@ def reshape_wide(
             )
             for q in questions:
                 piece[q] = (
-                    frame[columns[q]].astype("str").to_numpy()
+                    _cell_text(frame[columns[q]]).to_numpy()
                     if q in columns
                     else pd.Series(np.nan, index=piece.index, dtype="str")
                 )

@@ -444,7 +444,13 @@ def read_round(
     issues = [*loaded.issues, *issues]
     for table in tables.values():
         issues += table.issues
-    patterns = wide_patterns(specs) if source.format == "surveycto-wide" else ()
+    # SurveyCTO wide files, and SPSS/Stata files a survey firm made from them, spread repeats
+    options = {cl.name: [c.special or c.name for c in cl.choices] for cl in instrument.choice_lists}
+    patterns = (
+        wide_patterns(specs, options)
+        if source.format == "surveycto-wide" or kind == "labelled"
+        else ()
+    )
     maps: dict[str, ColumnMap] = {}
     for name, table in tables.items():
         maps[name] = map_headers(

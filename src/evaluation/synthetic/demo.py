@@ -4,9 +4,10 @@
 sample frame and the forms' attachments, the endline preload roster, the back-check sample and
 one export per form and round in the chosen platform format), ``decisions/occupation_coding.csv``
 (the reviewed manual occupation-coding file for the job titles the indicators' keyword table
-cannot settle: ``manual_coding`` of the ``[indicators]`` settings), ``truth.json`` (every true
-effect with its estimand) and ``manifest.csv`` (every injected field problem). It is pure: the
-files come back as bytes; :func:`evaluation.synthetic.exports.write_files` writes them.
+cannot settle: ``manual_coding`` of the ``[indicators]`` settings), ``decisions/cleaning.toml``
+(what cleaning must be told about the export format: dates, Stata missing values), ``truth.json``
+(every true effect with its estimand) and ``manifest.csv`` (every injected field problem). It is
+pure: the files come back as bytes; :func:`evaluation.synthetic.exports.write_files` writes them.
 """
 
 from __future__ import annotations
@@ -87,6 +88,19 @@ _LOADER_FORMAT = {
     },
 }
 
+#: What cleaning must be told about an export format, declared once in
+#: ``decisions/cleaning.toml`` as a data manager does: how date questions are written when not
+#: ISO 8601 (``[dates]``), and the survey firm's Stata extended missing values
+#: (``[stata_missing]``, see :func:`evaluation.synthetic.exports.stata_dta`).
+_CLEANING_RULES = {
+    "surveycto": '[dates]  # as SurveyCTO writes dates\ndefault = "%b %d, %Y"\n',
+    "gb18030-csv": '[dates]  # as Excel shows dates\ndefault = "%Y/%m/%d"\n',
+    "stata": (
+        "[stata_missing]  # the survey firm's extended missing values\n"
+        'a = "dont_know"\nb = "refused"\nc = "not_applicable"\n'
+    ),
+}
+
 
 @dataclass(frozen=True, slots=True)
 class DemoOptions:
@@ -134,8 +148,8 @@ class Demo:
     Attributes
     ----------
     files : Mapping of str to bytes
-        Relative paths (``raw/...``, ``decisions/occupation_coding.csv``, ``truth.json``,
-        ``manifest.csv``) and contents.
+        Relative paths (``raw/...``, ``decisions/occupation_coding.csv``, maybe
+        ``decisions/cleaning.toml``, ``truth.json``, ``manifest.csv``) and contents.
     population : Population
         The simulated world.
     truth : Truth
@@ -503,6 +517,11 @@ def build_demo(forms: Mapping[tuple[str, str], Instrument], options: DemoOptions
     ).encode("utf-8")
     last_day = np.datetime64(config.endline_start) + np.timedelta64(config.fieldwork_days, "D")
     files["decisions/occupation_coding.csv"] = _csv(answers.manual_coding(str(last_day)))
+    if options.format in _CLEANING_RULES:
+        files["decisions/cleaning.toml"] = (
+            "# Standing cleaning rules of the synthetic demo (evaluation demo).\n\n"
+            + _CLEANING_RULES[options.format]
+        ).encode()
     the_truth = truth(population)
     files["truth.json"] = the_truth.to_json().encode("utf-8")
     columns = ["file", "key", "instance_id", "column", "kind", "detail"]

@@ -301,3 +301,15 @@ def test_a_clean_round_has_no_constraint_or_skip_findings():
     assert check_constraints(prepared).findings.empty
     assert check_skip_logic(prepared).findings.empty
     assert check_logic(prepared).findings.empty
+
+
+def test_one_flagged_value_is_never_many():
+    # Twelve wages, quartiles (type 7) Q1 = 3000 + 0.75 * 1000 = 3750, Q3 = 9000 + 0.25 * 1000
+    # = 9250, IQR 5500. Multiplier 3: upper fence 25750, only 100000 is flagged: 1 of 12 (8.3%)
+    # is above max_share 5% but one value is not "many". Multiplier 1.5: fence 17500, 20000 and
+    # 100000 flagged: 2 of 12, reported.
+    for multiplier, flagged, reported in ((3.0, 1, 0), (1.5, 2, 1)):
+        result = _outliers(WAGES, OutlierRule(("job_wage",), "iqr", multiplier, min_n=5))
+        rules = result.findings["rule"]
+        assert (rules == "outlier_iqr").sum() == flagged
+        assert (rules == "outlier_rule_flags_many").sum() == reported

@@ -157,30 +157,6 @@ def test_enterprise_panel_takes_one_design_row_per_enterprise(frame):
     assert design[["enterprise_id", "treatment"]].values.tolist() == [["TJ001", 1], ["TJ002", 0]]
 
 
-def test_enterprise_keyed_panel_links_to_the_frame(export, baseline, endline, frame):
-    # The enterprise panel is keyed by the frame's enterprise column, which is also one of the
-    # design variables: the unit table must hold it once (it once held it twice and failed).
-    import dataclasses
-
-    base, end = _rounds(export, baseline, endline)
-
-    def by_enterprise(clean, resp_ids):
-        rows = clean.data[clean.data["resp_id"].isin(resp_ids)]
-        data = rows.assign(enterprise_id=rows["resp_id"].str[:5]).drop(columns="resp_id")
-        return dataclasses.replace(clean, data=data, key="enterprise_id", repeats={})
-
-    panel = build_panel(
-        [by_enterprise(base, ["TJ001001", "TJ002001"]), by_enterprise(end, ["TJ001001"])], frame
-    )
-    assert panel.data[["enterprise_id", "round", "treatment"]].values.tolist() == [
-        ["TJ001", "baseline", 1],
-        ["TJ001", "endline", 1],
-        ["TJ002", "baseline", 0],
-    ]
-    # by hand: TJ001 answered both rounds, TJ002 only the baseline
-    assert panel.attrition.set_index("enterprise_id")["has_endline"].tolist() == [1, 0]
-
-
 def test_form_version_drift_is_harmonised(export, baseline):
     # an old form version named the wage "wage" and coded sex 1 female / 2 male
     rows = [
@@ -293,3 +269,80 @@ def test_k_anonymity_against_exact_enumeration():
         check_disclosure(data, ["city", "sex", "birth"], 3)
     assert not check_disclosure(data, ["city", "sex", "birth"], 3, override=True).passes
     assert check_disclosure(data, ["city"], 3).k == 13  # 12 + 1 per city
+
+
+def _enterprise_form(round_name):
+    """The test form with the enterprise ID asked at the top (the enterprise panel's key)."""
+    import dataclasses
+
+    from evaluation.instruments.model import Question
+
+    form = make_instrument(round_name)
+    asked = Question("enterprise_id", "text", required="yes")
+    return dataclasses.replace(form, questions=(asked, *form.questions))
+
+
+def test_enterprise_panel_links_to_the_frame_by_enterprise(export, frame):
+    # Keyed by enterprise_id, which is also one of the design columns of the frame: the panel
+    # must hold it once (it was selected twice and attrition failed on a two-column "key").
+    decided = decisions_from('[keys]\nsurvey = "enterprise_id"\n')
+    base_form, end_form = _enterprise_form("baseline"), _enterprise_form("endline")
+    base = clean_round(
+        export(base_form, [person("TJ001001", enterprise_id="TJ001")]), base_form, decided
+    )
+    end_rows = [
+        {**person("TJ001001", enterprise_id="TJ001"), "meta_round": "endline", "trk_status": "1"},
+        {**person("TJ002001", enterprise_id="TJ002"), "meta_round": "endline", "trk_status": "1"},
+    ]
+    end = clean_round(export(end_form, end_rows, name="endline.csv"), end_form, decided)
+    panel = build_panel([base, end], frame)
+    assert list(panel.data.columns).count("enterprise_id") == 1
+    assert panel.data[["enterprise_id", "round", "treatment"]].values.tolist() == [
+        ["TJ001", "baseline", 1],
+        ["TJ001", "endline", 1],
+        ["TJ002", "endline", 0],
+    ]
+    attrition = panel.attrition.set_index("enterprise_id")
+    # the frame has two enterprises; TJ002 was not interviewed at baseline (no attrition)
+    assert attrition["has_baseline"].tolist() == [1, 0]
+    assert attrition["attrited"].tolist() == [0, pd.NA]
+
+
+def test_without_a_frame_later_ids_missing_at_first_are_flagged(export, baseline, endline):
+    # TJ001002 was typed TJ001012 at endline: TJ001012 has no baseline record, and TJ001002
+    # (baseline, no endline record) is one character apart. TJ002001 has no endline record but
+    # is two characters apart from TJ001012: not flagged.
+    base = clean_round(
+        export(baseline, [person("TJ001001"), person("TJ001002"), person("TJ002001")]), baseline
+    )
+    end_rows = [
+        {**person(resp_id), "meta_round": "endline", "trk_status": "1"}
+        for resp_id in ("TJ001001", "TJ001012")
+    ]
+    end = clean_round(export(endline, end_rows, name="endline.csv"), endline)
+    panel = build_panel([base, end])
+    flags = panel.problems[
+        panel.problems["kind"].isin(["not_in_first_round", "possible_mistyped_id"])
+    ]
+    assert flags[["key", "kind"]].values.tolist() == [
+        ["TJ001012", "not_in_first_round"],
+        ["TJ001002", "possible_mistyped_id"],
+    ]
+    assert "TJ001002" in flags["message"].iloc[0]
+    assert sorted(panel.attrition["resp_id"]) == ["TJ001001", "TJ001002", "TJ001012", "TJ002001"]
+
+
+def test_without_a_frame_a_changed_list_answer_is_flagged(export, baseline, endline):
+    # meta_city is chosen from the attached cities.csv in both rounds: TJ001002's endline says
+    # another city (an ID typed for another person); TJ001001's stays.
+    base = clean_round(export(baseline, [person("TJ001001"), person("TJ001002")]), baseline)
+    end_rows = [
+        {**person("TJ001001"), "meta_round": "endline", "trk_status": "1"},
+        {**person("TJ001002", meta_city="RZ"), "meta_round": "endline", "trk_status": "1"},
+    ]
+    end = clean_round(export(endline, end_rows, name="endline.csv"), endline)
+    flags = build_panel([base, end]).problems
+    changed = flags[flags["kind"] == "changed_between_rounds"]
+    assert changed["key"].tolist() == ["TJ001002"]
+    assert "meta_city" in changed["message"].iloc[0]
+    assert "baseline: TJ, endline: RZ" in changed["message"].iloc[0]

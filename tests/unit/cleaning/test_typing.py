@@ -163,6 +163,26 @@ def test_dates_use_the_declared_format(export, baseline):
     assert result.data.loc[0, "job_start"] == pd.Timestamp("2024-03-05")
 
 
+def test_today_follows_the_declared_default_date_format(export, baseline):
+    # SurveyCTO writes the 'today' metadata like its date questions ("Mar 20, 2025"); the
+    # project declares that once as the default date format.
+    import dataclasses
+
+    from evaluation.instruments.model import Question
+
+    form = dataclasses.replace(
+        baseline, questions=(Question("today", "today"), *baseline.questions)
+    )
+    rows = [person("TJ001001", today="Mar 20, 2025", job_start="Mar 5, 2024")]
+    with pytest.raises(TypingError, match=r"today.*'Mar 20, 2025'.*iso8601"):
+        clean_round(export(form, rows), form)
+    result = clean_round(
+        export(form, rows), form, decisions_from('[dates]\ndefault = "%b %d, %Y"\n')
+    )
+    assert result.data.loc[0, "today"] == pd.Timestamp("2025-03-20")
+    assert result.data.loc[0, "job_start"] == pd.Timestamp("2024-03-05")
+
+
 def test_out_of_range_values_are_flagged_never_changed(export, baseline):
     rows = [
         person("TJ001001", dem_birth_year="1890"),
@@ -426,6 +446,23 @@ def test_select_multiple_surveycto_indicators_only(export, baseline):
     assert si.loc["TJ001003", "job_si"] == "3"
     assert si.loc["TJ001004", "job_si__reason"] == "skipped"
     assert si.loc["TJ001004", "job_si__3"] is pd.NA
+
+
+def test_select_multiple_special_indicator_named_by_its_key(export, baseline):
+    # SPSS and Stata files from a survey firm: q_<code> dummies, and the don't-know option
+    # (code -99, not allowed in a variable name) as q_dont_know
+    rows = []
+    for number, ones in enumerate([{"1"}, {"dont_know"}], start=1):
+        row = person(f"TJ00100{number}")
+        del row["job_si"]
+        for option in ("1", "2", "3", "0", "dont_know"):
+            row[f"job_si_{option}"] = "1" if option in ones else "0"
+        rows.append(row)
+    si = _si(clean_round(export(baseline, rows), baseline))
+    assert si.loc["TJ001001", "job_si"] == "1"
+    assert si.loc["TJ001002", "job_si"] is pd.NA
+    assert si.loc["TJ001002", "job_si__reason"] == "dont_know"
+    assert si.loc["TJ001002", "job_si__dont_know"] == 1
 
 
 def test_select_multiple_unknown_codes_are_an_error(export, baseline):

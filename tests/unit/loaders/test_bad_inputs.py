@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import io
 
+import numpy as np
 import openpyxl
 import pandas as pd
 import pyreadstat
 import pytest
 
+from evaluation.instruments.model import Question
 from evaluation.loaders import (
     MAIN_TABLE,
     DecodingError,
@@ -645,3 +647,45 @@ def test_spss_names_match_ignoring_case(declare, small, tmp_path):
     assert raw.source_path[MAIN_TABLE]["dem_sex"] == "DEM_SEX"
     assert raw.labels is not None
     assert raw.labels.variable_labels["dem_sex"] == "Sex"
+
+
+def test_spss_from_a_survey_firm_spreads_repeats_wide(declare, small, tmp_path):
+    # A survey firm's SPSS file of SurveyCTO data: the repeat 'hh' as hh_age_1, hh_age_2, and
+    # a select_multiple inside it as its codes (hh_si_1) and dummies (hh_si_1_<option>). Two
+    # submissions: the first has two members, the second one (its hh_*_2 cells are empty).
+    import dataclasses
+
+    repeat = next(q for q in small.questions if q.name == "hh")
+    member_si = Question("hh_si", "select_multiple", list_name="si")
+    form = dataclasses.replace(
+        small,
+        questions=tuple(
+            dataclasses.replace(q, children=(*q.children, member_si)) if q is repeat else q
+            for q in small.questions
+        ),
+    )
+    frame = pd.DataFrame(
+        {
+            "resp_id": ["TJ001001", "TJ001002"],
+            "hh_age_1": [34.0, 61.0],
+            "hh_si_1": ["1 2", "0"],
+            "hh_si_1_1": [1.0, 0.0],
+            "hh_si_1_2": [1.0, 0.0],
+            "hh_si_1_0": [0.0, 1.0],
+            "hh_age_2": [8.0, np.nan],
+            "hh_si_2": ["", ""],
+            "hh_si_2_1": [np.nan, np.nan],
+            "hh_si_2_2": [np.nan, np.nan],
+            "hh_si_2_0": [np.nan, np.nan],
+        }
+    )
+    path = tmp_path / "firm.sav"
+    pyreadstat.write_sav(frame, str(path))
+    raw = read_round(declare("firm.sav", path.read_bytes(), "spss"), form)
+    assert list(raw.data.columns) == ["resp_id"]
+    members = raw.repeats["hh"]
+    assert members["hh_age"].tolist() == ["34", "8", "61"]  # whole numbers, not "34.0"
+    assert members["parent_key"].tolist() == [*raw.meta["key"].iloc[[0, 0, 1]]]
+    assert members["hh_si"].fillna("").tolist() == ["1 2", "", "0"]
+    assert members["hh_si_1"].fillna("").tolist() == ["1", "", "0"]
+    assert members["hh_si_0"].fillna("").tolist() == ["0", "", "1"]
