@@ -29,7 +29,8 @@ from evaluation.cli import main
 from evaluation.loaders.text import is_valid_resident_id
 from tests.browser import read_report_page
 
-pytestmark = pytest.mark.slow
+# one worker builds the module fixture (the demo report) once: nox runs --dist loadgroup
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("report")]
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 #: The small demo: enough enterprises that strata hold both arms, few apprentices each.
 DEMO = ("--demo-enterprises", "36", "--demo-apprentices", "12", "--demo-seed", "3")
