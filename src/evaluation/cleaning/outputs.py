@@ -659,7 +659,7 @@ def scan_outputs(out: str | os.PathLike[str], identifiers: Sequence[str]) -> Non
     -----
     Parquet, SPSS and Stata files are read (their values, labels and column names are
     searched); every other file is searched as text. Matching uses pyarrow's RE2 engine on a
-    pattern of all identifiers.
+    pattern of all identifiers, once per file over all its texts.
     """
     values = [v for v in identifiers if v]
     if not values:
@@ -669,10 +669,11 @@ def scan_outputs(out: str | os.PathLike[str], identifiers: Sequence[str]) -> Non
     for path in sorted(pathlib.Path(out).rglob("*")):
         if not path.is_file():
             continue
-        for array in _file_texts(path):
-            if len(array) and pc.any(pc.match_substring_regex(array, pattern)).as_py():
-                leaking.append(str(path))
-                break
+        # One regex call per file: RE2 compiles the pattern of every identifier on each call,
+        # which dominated the scan when it ran per column.
+        texts = pa.concat_arrays(_file_texts(path))
+        if len(texts) and pc.any(pc.match_substring_regex(texts, pattern)).as_py():
+            leaking.append(str(path))
     if leaking:
         msg = (
             f"identifiers found in {len(leaking)} output files: {leaking[:10]}; remove them "
