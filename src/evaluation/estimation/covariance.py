@@ -270,9 +270,9 @@ def fit_model(
         Variance estimator (:func:`fit_wls`); ``None``: ``CR1`` with a cluster, ``HC1``
         without.
     **model : Any
-        The model's other keyword arguments of
-        :func:`~evaluation.estimation._design.prepare_design` (``covariates``,
-        ``fixed_effects``, ``cluster``, ``weights``, ``weights_kind``, ``subset``, ``lin``...).
+        The model's other keyword arguments of the estimation layer's private
+        ``_design.prepare_design`` (``covariates``, ``fixed_effects``, ``cluster``,
+        ``weights``, ``weights_kind``, ``subset``, ``lin``...).
 
     Returns
     -------
@@ -284,8 +284,7 @@ def fit_model(
     KeyError
         A named column is missing.
     ValueError
-        Bad data or options (as :func:`~evaluation.estimation._design.prepare_design` and
-        :func:`fit_wls`).
+        Bad data or options (as ``_design.prepare_design`` and :func:`fit_wls`).
     """
     design = prepare_design(data, outcome, treatment, **model)
     if vcov is None:
