@@ -39,19 +39,14 @@ import pathlib
 from IPython.display import display
 
 from evaluation import reporting, synthetic
-from evaluation.instruments.files import read_instruments
 from evaluation.pipeline_files import run_data_dir
 from evaluation.plan import read_plan
 
 plan = read_plan(plan_file)
-simulated = data_dir is None
-if simulated:  # the folder `evaluation report` uses: built once per seed and size, then reused
+if data_dir is None:  # the folder `evaluation report` uses: built once per seed and size
     options = synthetic.DemoOptions(seed=seed, n_enterprises=n_enterprises, clean=True)
-    data_dir = f"{demo_dir}/seed{seed}-{n_enterprises}x{options.apprentices_per_enterprise}"
-    if not pathlib.Path(data_dir, "raw", "sources.toml").is_file():
-        demo = synthetic.build_demo(read_instruments("surveys"), options)
-        synthetic.write_files(demo.files, data_dir)
-simulated = simulated or pathlib.Path(data_dir, "truth.json").is_file()  # a demo folder given
+    data_dir = synthetic.demo_folder(demo_dir, options)
+simulated = pathlib.Path(data_dir, "truth.json").is_file()  # every demo folder has its truth
 run, inputs = run_data_dir(plan, data_dir)
 results = run.results
 source = f"demo world (simulated), seed {seed}" if simulated else f"data folder {data_dir}"

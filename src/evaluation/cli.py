@@ -189,9 +189,7 @@ def _checks(args: argparse.Namespace) -> int:
 
 def _demo_folder(args: argparse.Namespace) -> pathlib.Path:
     """Ask the demo world for a data folder (built once per seed and size, then reused)."""
-    from evaluation.instruments.files import read_instruments
-    from evaluation.synthetic.demo import DemoOptions, build_demo
-    from evaluation.synthetic.exports import write_files
+    from evaluation.synthetic import DemoOptions, demo_folder
 
     options = DemoOptions(
         seed=args.demo_seed,
@@ -199,14 +197,8 @@ def _demo_folder(args: argparse.Namespace) -> pathlib.Path:
         apprentices_per_enterprise=args.demo_apprentices,
         clean=True,
     )
-    folder = pathlib.Path(args.demo_dir) / (
-        f"seed{options.seed}-{options.n_enterprises}x{options.apprentices_per_enterprise}"
-    )
-    if not (folder / "raw" / "sources.toml").is_file():
-        print(f"Building the demo world into {folder} (simulated data) ...", file=sys.stderr)
-        demo = build_demo(read_instruments(args.surveys), options)
-        write_files(demo.files, folder)
-    return folder
+    print(f"Demo world (simulated data) in {args.demo_dir} ...", file=sys.stderr)
+    return demo_folder(args.demo_dir, options, surveys=args.surveys)
 
 
 def _report(args: argparse.Namespace) -> int:

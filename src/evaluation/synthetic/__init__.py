@@ -11,7 +11,7 @@ depends on it. All of its data are synthetic.
 """
 
 from evaluation.synthetic.demo import Demo, DemoOptions, attachments, build_demo
-from evaluation.synthetic.exports import FORMATS, write_files
+from evaluation.synthetic.exports import FORMATS, demo_folder, write_files
 from evaluation.synthetic.messiness import KINDS, MessOptions, inject_problems
 from evaluation.synthetic.population import (
     Effects,
@@ -50,6 +50,7 @@ __all__ = [
     "attachments",
     "build_demo",
     "check_responses",
+    "demo_folder",
     "inject_problems",
     "make_submissions",
     "simulate_capacity",

@@ -40,6 +40,7 @@ import tempfile
 import zipfile
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -48,8 +49,12 @@ from evaluation.instruments.expressions import evaluate_frame
 from evaluation.instruments.model import Instrument, Question
 from evaluation.synthetic.submissions import Submissions
 
+if TYPE_CHECKING:
+    from evaluation.synthetic.demo import DemoOptions
+
 __all__ = [
     "FORMATS",
+    "demo_folder",
     "excel_gb18030_csv",
     "kobo_csv",
     "kobo_sheet_name",
@@ -1184,3 +1189,47 @@ def write_files(files: Mapping[str, bytes], out: str | os.PathLike[str]) -> list
         path.write_bytes(content)
         written.append(path)
     return written
+
+
+def demo_folder(
+    root: str | os.PathLike[str],
+    options: DemoOptions,
+    *,
+    surveys: str | os.PathLike[str] = "surveys",
+) -> pathlib.Path:
+    """Return the demo world's data folder for these options, building it the first time.
+
+    Parameters
+    ----------
+    root : str or os.PathLike
+        Where demo folders are kept (``data/demo``; never under ``reports/``: the demo's
+        sample frame holds its planted identifiers).
+    options : DemoOptions
+        The demo's seed, size, format and mode.
+    surveys : str or os.PathLike, optional
+        The instrument definitions (default ``surveys``).
+
+    Returns
+    -------
+    pathlib.Path
+        ``root/seed<seed>-<enterprises>x<apprentices>[-<format>][-messy]``, holding ``raw/``,
+        ``decisions/``, ``truth.json`` and ``manifest.csv`` as :func:`build_demo` makes them.
+
+    Notes
+    -----
+    Reads nothing but ``surveys`` (and the folder's ``raw/sources.toml``, to see whether it is
+    built); writes the folder once. The same options give the same folder, so
+    ``evaluation report`` and the analysis notebooks share one build.
+    """
+    from evaluation.instruments.files import read_instruments
+    from evaluation.synthetic.demo import DemoOptions, build_demo  # demo imports this module
+
+    name = f"seed{options.seed}-{options.n_enterprises}x{options.apprentices_per_enterprise}"
+    if options.format != DemoOptions().format:
+        name += f"-{options.format}"
+    if not options.clean:
+        name += "-messy"
+    folder = pathlib.Path(root) / name
+    if not (folder / "raw" / "sources.toml").is_file():
+        write_files(build_demo(read_instruments(surveys), options).files, folder)
+    return folder
