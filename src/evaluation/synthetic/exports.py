@@ -1213,7 +1213,8 @@ def demo_folder(
     -------
     pathlib.Path
         ``root/seed<seed>-<enterprises>x<apprentices>[-<format>][-messy]``, holding ``raw/``,
-        ``decisions/``, ``truth.json`` and ``manifest.csv`` as :func:`build_demo` makes them.
+        ``decisions/``, ``truth.json`` and ``manifest.csv`` as
+        :func:`~evaluation.synthetic.demo.build_demo` makes them.
 
     Notes
     -----
