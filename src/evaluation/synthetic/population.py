@@ -870,7 +870,6 @@ def _outcomes(config: WorldConfig, frame: pd.DataFrame, ent: pd.DataFrame, citie
     isced = frame["isced"].to_numpy()
     age = frame["age"].to_numpy()
     sec3 = (isced >= 3).astype(int)
-    frame["treatment"].to_numpy()
 
     # Employment
     p_b = _clip01(0.80 + 0.05 * male - 0.04 * rural + 0.04 * sec3 + re["re_employed"])
