@@ -62,14 +62,7 @@ import pandas as pd
 from scipy.special import logit
 
 from evaluation.checks import CheckConfig, Findings, run_checks
-from evaluation.cleaning import (
-    CleanRound,
-    Decisions,
-    Panel,
-    UnresolvedDuplicatesError,
-    build_panel,
-    clean_round,
-)
+from evaluation.cleaning import CleanRound, Decisions, Panel, clean_sources
 from evaluation.estimation import (
     EffectEstimate,
     EffectEstimates,
@@ -105,7 +98,7 @@ from evaluation.estimation import (
 from evaluation.estimation.multiple_testing import ADJUSTMENT_COLUMNS
 from evaluation.indicators import IndicatorConfig, IndicatorSet, construct_indicators
 from evaluation.instruments.model import Instrument
-from evaluation.loaders import LoadedSources, RawRound, SampleFrame
+from evaluation.loaders import LoadedSources
 from evaluation.plan import AnalysisPlan, Deviation
 from evaluation.reporting.tables import ACROSS_SUFFIX
 
@@ -1382,12 +1375,6 @@ def _plain(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(columns, index=frame.index)
 
 
-def _panel_frame(frame: SampleFrame | None, key: str) -> SampleFrame | None:
-    if frame is None:
-        return None
-    return frame if key in {frame.source.key, frame.source.enterprise} else None
-
-
 def prepare_data(
     plan: AnalysisPlan,
     sources: LoadedSources,
@@ -1440,28 +1427,9 @@ def prepare_data(
     decisions = decisions or Decisions()
     step("quality checks")
     findings = run_checks(sources, check_config, instruments=instruments)
-    groups: dict[tuple[str, str], list[RawRound]] = {}
-    for raw in sources.rounds:
-        groups.setdefault((raw.source.instrument, raw.round), []).append(raw)
-    rounds: list[CleanRound] = []
-    unresolved: list[UnresolvedDuplicatesError] = []
-    for (family, round_name), raws in groups.items():
-        step(f"cleaning {family} {round_name}")
-        try:
-            rounds.append(clean_round(raws, instruments[(family, round_name)], decisions))
-        except UnresolvedDuplicatesError as err:
-            unresolved.append(err)
-    if unresolved:
-        report = pd.concat([e.report for e in unresolved], ignore_index=True)
-        raise UnresolvedDuplicatesError("; ".join(str(e) for e in unresolved), report)
-    step("linking panels")
-    by_family: dict[str, list[CleanRound]] = {}
-    for result in rounds:
-        by_family.setdefault(result.family, []).append(result)
-    panels = {
-        family: build_panel(parts, _panel_frame(sources.sample_frame, parts[0].key))
-        for family, parts in by_family.items()
-    }
+    rounds, panels = clean_sources(
+        sources.rounds, instruments, decisions, sources.sample_frame, progress=step
+    )
     step("indicators")
     apprentice = panels.get("apprentice")
     if apprentice is None:

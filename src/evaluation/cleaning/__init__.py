@@ -36,7 +36,7 @@ from evaluation.cleaning.model import (
     Panel,
     PrivateRecords,
 )
-from evaluation.cleaning.panel import build_panel
+from evaluation.cleaning.panel import build_panel, clean_sources
 from evaluation.cleaning.rules import CleaningRules, DropRule, parse_rules
 
 __all__ = [
@@ -64,6 +64,7 @@ __all__ = [
     "build_panel",
     "check_disclosure",
     "clean_round",
+    "clean_sources",
     "compare_choice_lists",
     "k_anonymity",
     "key_column",

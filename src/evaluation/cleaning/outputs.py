@@ -764,9 +764,8 @@ def run_clean(
     with fewer rows than then is refused). Writes: see :func:`write_clean`,
     :func:`write_private`, :func:`write_partner`; then scans ``out`` with :func:`scan_outputs`.
     """
-    from evaluation.cleaning.clean import clean_round
     from evaluation.cleaning.errors import UnresolvedDuplicatesError
-    from evaluation.cleaning.panel import build_panel
+    from evaluation.cleaning.panel import clean_sources
     from evaluation.instruments.files import read_instruments
     from evaluation.loaders import read_manifest, read_sources, write_manifest
 
@@ -778,37 +777,11 @@ def run_clean(
     manifest_path = pathlib.Path(out) / "manifest.json"
     previous = read_manifest(manifest_path) if manifest_path.exists() else None
     loaded = read_sources(raw, forms, previous=previous)
-    groups: dict[tuple[str, str], list[Any]] = {}
-    for source_round in loaded.rounds:
-        groups.setdefault((source_round.source.instrument, source_round.round), []).append(
-            source_round
-        )
-    results: list[CleanRound] = []
-    reports: list[pd.DataFrame] = []
-    messages: list[str] = []
-    for (family, round_name), raws in groups.items():
-        try:
-            results.append(clean_round(raws, forms[(family, round_name)], rules_and_tables))
-        except UnresolvedDuplicatesError as err:
-            reports.append(err.report)
-            messages.append(str(err))
-    if reports:
-        report = pd.concat(reports, ignore_index=True)
-        path = write_duplicates_report(report, out)
-        raise UnresolvedDuplicatesError("; ".join(messages) + f"; the report is {path}", report)
-    panels: dict[str, Panel] = {}
-    by_family: dict[str, list[CleanRound]] = {}
-    for result in results:
-        by_family.setdefault(result.family, []).append(result)
-    frame = loaded.sample_frame
-    for family, rounds in by_family.items():
-        key = rounds[0].key
-        linked = (
-            frame
-            if frame is not None and key in {frame.source.key, frame.source.enterprise}
-            else None
-        )
-        panels[family] = build_panel(rounds, linked)
+    try:
+        results, panels = clean_sources(loaded.rounds, forms, rules_and_tables, loaded.sample_frame)
+    except UnresolvedDuplicatesError as err:
+        path = write_duplicates_report(err.report, out)
+        raise UnresolvedDuplicatesError(f"{err}; the report is {path}", err.report) from None
     private_paths = write_private(results, private, cipher=cipher)
     written = write_clean(results, panels, out)
     written.append(write_manifest(loaded.manifest, manifest_path))

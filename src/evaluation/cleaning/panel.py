@@ -16,19 +16,23 @@ are units whose answers from the project's attached lists (the training event) c
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
-from evaluation.cleaning.errors import HarmonisationError, LinkageError
+from evaluation.cleaning.clean import clean_round
+from evaluation.cleaning.decisions import Decisions
+from evaluation.cleaning.errors import HarmonisationError, LinkageError, UnresolvedDuplicatesError
 from evaluation.cleaning.harmonise import compare_choice_lists
 from evaluation.cleaning.model import PROBLEM_COLUMNS, CleanRound, Panel
 from evaluation.cleaning.rules import DEFAULT_TRACKING
 from evaluation.cleaning.values import normalise
+from evaluation.instruments.model import Instrument
 from evaluation.loaders.frame import SampleFrame
+from evaluation.loaders.model import RawRound
 
-__all__ = ["ROUND_ORDER", "build_panel", "design_frame"]
+__all__ = ["ROUND_ORDER", "build_panel", "clean_sources", "design_frame"]
 
 #: Known round orders (others keep the order given).
 ROUND_ORDER = ("baseline", "midline", "endline", "pre", "post", "followup")
@@ -485,3 +489,75 @@ def _attrition(
         np.where(base.to_numpy() & lost.to_numpy(), reason, None), dtype="string"
     )
     return table.sort_values(key, kind="stable").reset_index(drop=True)
+
+
+def clean_sources(
+    rounds: Sequence[RawRound],
+    instruments: Mapping[tuple[str, str], Instrument],
+    decisions: Decisions,
+    frame: SampleFrame | None,
+    *,
+    progress: Callable[[str], None] | None = None,
+) -> tuple[list[CleanRound], dict[str, Panel]]:
+    """Clean every raw round (files of one instrument and round together) and link the panels.
+
+    Parameters
+    ----------
+    rounds : sequence of RawRound
+        What the loaders read (``LoadedSources.rounds``).
+    instruments : Mapping
+        ``(instrument, round)`` to its form.
+    decisions : Decisions
+        The reviewed decisions.
+    frame : SampleFrame or None
+        The sample frame; a panel is linked through it when its key is the frame's key or its
+        enterprise column.
+    progress : callable, optional
+        Called with the name of each step.
+
+    Returns
+    -------
+    tuple of (list of CleanRound, dict of str to Panel)
+        The clean rounds, and the panel of every instrument family.
+
+    Raises
+    ------
+    UnresolvedDuplicatesError
+        When any round has duplicate groups without decisions: one error for all rounds, its
+        report the rows of every round (nothing is linked then).
+
+    Notes
+    -----
+    Reads the raw rounds; unit: submission in, respondent x round out (key: the instrument
+    family's key and ``round``). :func:`evaluation.cleaning.outputs.run_clean` and the report
+    pipeline both clean through this function.
+    """
+    step = progress or (lambda _: None)
+    groups: dict[tuple[str, str], list[RawRound]] = {}
+    for raw in rounds:
+        groups.setdefault((raw.source.instrument, raw.round), []).append(raw)
+    results: list[CleanRound] = []
+    unresolved: list[UnresolvedDuplicatesError] = []
+    for (family, round_name), raws in groups.items():
+        step(f"cleaning {family} {round_name}")
+        try:
+            results.append(clean_round(raws, instruments[(family, round_name)], decisions))
+        except UnresolvedDuplicatesError as err:
+            unresolved.append(err)
+    if unresolved:
+        report = pd.concat([e.report for e in unresolved], ignore_index=True)
+        raise UnresolvedDuplicatesError("; ".join(str(e) for e in unresolved), report)
+    step("linking panels")
+    by_family: dict[str, list[CleanRound]] = {}
+    for result in results:
+        by_family.setdefault(result.family, []).append(result)
+    panels = {}
+    for family, parts in by_family.items():
+        key = parts[0].key
+        linked = (
+            frame
+            if frame is not None and key in {frame.source.key, frame.source.enterprise}
+            else None
+        )
+        panels[family] = build_panel(parts, linked)
+    return results, panels
